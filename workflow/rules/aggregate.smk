@@ -1,0 +1,20 @@
+# Per study: every epoch of every run, one row per run, and mean / s.d. over seeds per epoch.
+
+
+rule aggregate:
+    input:
+        metrics=study_metrics,
+        records=study_records,
+        code=ANALYSIS_CODE,
+    output:
+        epochs="results/{study}/tables/epochs.csv",
+        runs="results/{study}/tables/runs.csv",
+        summary="results/{study}/tables/summary.csv",
+    params:
+        axes=study_axes,
+    log:
+        "logs/aggregate/{study}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/aggregate.py"

@@ -1,0 +1,54 @@
+# Raw expression matrices (synthetic or downloaded) and their preprocessed variants.
+
+
+rule make_synthetic:
+    output:
+        expression="resources/{dataset}/expression.tsv.gz",
+        phenotype="resources/{dataset}/phenotype.tsv",
+    wildcard_constraints:
+        dataset=datasets_pattern("synthetic"),
+    params:
+        synthetic=synthetic_params,
+    log:
+        "logs/make_synthetic/{dataset}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/make_synthetic.py"
+
+
+rule download_xena:
+    output:
+        expression="resources/{dataset}/expression.tsv.gz",
+    wildcard_constraints:
+        dataset=datasets_pattern("xena"),
+    params:
+        source=download_params,
+    log:
+        "logs/download_xena/{dataset}.log",
+    retries: 2
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/download.py"
+
+
+rule preprocess:
+    input:
+        expression=preprocess_input,
+    output:
+        matrix="results/data/{dataset}/{variant}/matrix.npy",
+        genes="results/data/{dataset}/{variant}/genes.txt",
+        samples="results/data/{dataset}/{variant}/samples.txt",
+        summary="results/data/{dataset}/{variant}/summary.json",
+    params:
+        options=preprocess_params,
+    log:
+        "logs/preprocess/{dataset}/{variant}.log",
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/preprocess.py"

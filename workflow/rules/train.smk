@@ -1,0 +1,28 @@
+# One job per run: results/{study}/runs/<axis>=<value>/.../metrics.csv + run.json.
+# The run's resolved settings arrive as `params.run`, so editing one config value reruns exactly
+# the runs it changes; the package modules are inputs, so editing the model or training code
+# reruns training.
+
+
+rule train:
+    input:
+        unpack(train_data),
+        code=TRAINING_CODE,
+    output:
+        metrics="results/{study}/runs/{run}/metrics.csv",
+        record="results/{study}/runs/{run}/run.json",
+    params:
+        run=run_settings,
+    log:
+        "logs/train/{study}/{run}.log",
+    benchmark:
+        "benchmarks/train/{study}/{run}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../../envs/train-cpu.yaml"
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,14 @@
+import sys
+
+sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)
+
+from vaebench.config import RunConfig
+from vaebench.data import load_preprocessed
+from vaebench.train import run
+
+run_name = f"studies.{snakemake.wildcards.study} run {snakemake.wildcards.run}"
+cfg = RunConfig.from_dict({**snakemake.params.run, "threads": snakemake.threads}, source=run_name)
+data = load_preprocessed(snakemake.input.matrix, snakemake.input.genes, snakemake.input.samples,
+                         snakemake.input.summary)
+record = run(cfg, data, snakemake.output.metrics, snakemake.output.record)
+print(f"{run_name}: {record['status']} ({record['stop_reason']})", file=sys.stderr)

@@ -1,0 +1,104 @@
+"""`vaebench synth | preprocess | train`: the workflow's steps, for use outside Snakemake.
+
+A preprocessed dataset is a folder of matrix.npy, genes.txt, samples.txt and summary.json (what
+`preprocess` writes and the workflow's preprocess rule produces); `train` writes the same
+metrics.csv and run.json as the workflow's train rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from .config import ConfigError, RunConfig
+from .data import DataError
+
+PREPROCESSED_FILES = ("matrix.npy", "genes.txt", "samples.txt", "summary.json")
+
+
+def preprocessed_paths(folder) -> list[Path]:
+    return [Path(folder) / name for name in PREPROCESSED_FILES]
+
+
+def _synth(args) -> None:
+    from .data import write_synthetic
+
+    write_synthetic(args.expr, args.phenotype, args.samples, args.genes, args.seed)
+
+
+def _preprocess(args) -> None:
+    from .data import preprocess, read_xena, save_preprocessed
+
+    prep = preprocess(read_xena(args.input), args.top_k, na_policy=args.na_policy,
+                      duplicates=args.duplicates, variability=args.variability,
+                      scaling=args.scaling, scale_fit=args.scale_fit)
+    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+    save_preprocessed(prep, *preprocessed_paths(args.out_dir))
+    print(f"{prep.x.shape[0]} samples x {prep.x.shape[1]} genes -> {args.out_dir}")
+
+
+def _train(args) -> None:
+    from .data import load_preprocessed
+    from .train import run
+
+    source = str(args.config)
+    try:
+        values = yaml.safe_load(Path(args.config).read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"run config file not found: {source}") from None
+    cfg = RunConfig.from_dict(values, source=source)
+    out = Path(args.out_dir)
+    record = run(cfg, load_preprocessed(*preprocessed_paths(args.data)),
+                 out / "metrics.csv", out / "run.json")
+    print(f"{record['status']}: {record['stop_reason']}; best validation loss "
+          f"{record['best_val_loss']} at epoch {record['best_epoch']} -> {out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaebench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write a synthetic Xena-format expression file")
+    p.add_argument("--expr", required=True, help="output expression file (.tsv.gz)")
+    p.add_argument("--phenotype", required=True, help="output phenotype TSV")
+    p.add_argument("--samples", type=int, default=600)
+    p.add_argument("--genes", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("preprocess", help="top-k variable genes, scaled, samples x genes")
+    p.add_argument("--input", required=True, help="Xena genes x samples matrix (.tsv or .tsv.gz)")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--top-k", type=int, default=5000)
+    p.add_argument("--na-policy", default="drop_genes", choices=["drop_genes", "fill_zero"])
+    p.add_argument("--duplicates", default="drop", choices=["drop", "first", "mean"])
+    p.add_argument("--variability", default="mean_ad", choices=["mean_ad", "median_ad"])
+    p.add_argument("--scaling", default="minmax", choices=["minmax", "zscore", "none"])
+    p.add_argument("--scale-fit", default="all", choices=["all", "train"])
+    p.set_defaults(func=_preprocess)
+
+    p = sub.add_parser("train", help="train one run from a YAML run config")
+    p.add_argument("--config", required=True,
+                   help="YAML mapping of RunConfig keys (model, init, seed, lr, ...)")
+    p.add_argument("--data", required=True, help="a preprocessed folder (see above)")
+    p.add_argument("--out-dir", required=True, help="gets metrics.csv and run.json")
+    p.set_defaults(func=_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ConfigError, DataError) as err:
+        print(f"vaebench {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The settings of one run, validated without importing torch (the Snakefile uses this too).
+
+The name lists here are the registries' keys (models.MODELS, inits.INITS, train.OPTIMIZERS);
+tests/test_config.py checks that they agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+MODEL_NAMES = ("vanilla", "iwae", "infovae", "logcosh")
+INIT_NAMES = ("default", "uniform", "normal", "xavier_normal", "xavier_uniform")
+INIT_LAYERS = ("hidden", "all")
+OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop")
+DEVICES = ("auto", "cpu", "cuda")
+DISPLAY_NAMES = {"vanilla": "VanillaVAE", "iwae": "IWAE", "infovae": "InfoVAE",
+                 "logcosh": "LogCoshVAE"}
+
+
+def display_name(model: str) -> str:
+    """The papers' name of a model ("iwae" -> "IWAE"); unknown names pass through."""
+    return DISPLAY_NAMES.get(model, model)
+
+
+class ConfigError(ValueError):
+    """A run config value is invalid; the message names the key and the value."""
+
+
+@dataclass
+class RunConfig:
+    """Every setting of one run. Defaults are the init study's (models.md, papers)."""
+
+    model: str = "vanilla"
+    model_params: dict = field(default_factory=dict)  # the model's own options, e.g. IWAE num_samples
+    init: str = "default"
+    init_layers: str = "hidden"
+    seed: int = 0
+    hidden: list[int] = field(default_factory=lambda: [256])
+    latent: int = 100
+    output: str = "auto"  # sigmoid for min-max data, linear otherwise
+    lr: float = 0.005
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    scheduler_gamma: float = 0.95  # ExponentialLR, stepped once per epoch
+    batch_size: int = 1000
+    drop_last: bool = True  # the reference's train loader dropped the ragged last batch
+    val_fraction: float = 0.2
+    val_batch_size: int | None = None  # None: the whole validation set as one batch (the studies)
+    epochs: int = 50  # the maximum when early_stopping is on
+    early_stopping: bool = False
+    min_delta: float = 0.01
+    patience: int = 1
+    grad_clip: float | str | None = "auto"  # "auto": the model's default (InfoVAE 0.8); None: off
+    device: str = "auto"
+    threads: int | None = None  # None: torch's default (all cores of the job)
+    axes: dict = field(default_factory=dict)  # the run's grid values, written as metric columns
+
+    @classmethod
+    def from_dict(cls, values: dict, source: str = "run config") -> RunConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {unknown}; known keys: {sorted(known)}")
+        cfg = cls(**values)
+        cfg.validate(source)
+        return cfg
+
+    def validate(self, source: str = "run config") -> None:
+        def bad(key, why):
+            raise ConfigError(f"{source}: {key}={getattr(self, key)!r} {why}")
+
+        choices = {"model": MODEL_NAMES, "init": INIT_NAMES, "init_layers": INIT_LAYERS,
+                   "optimizer": OPTIMIZER_NAMES, "device": DEVICES,
+                   "output": ("auto", "sigmoid", "linear")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                bad(key, f"is not one of {', '.join(allowed)}")
+        for key in ("lr", "weight_decay", "scheduler_gamma", "val_fraction", "min_delta"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                bad(key, "must be a number (YAML reads 1e-3 as text: write 1.0e-3)")
+        for key in ("seed", "latent", "batch_size", "epochs", "patience"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                bad(key, "must be an integer")
+        if self.lr <= 0 or not math.isfinite(self.lr):
+            bad("lr", "must be a positive number")
+        if not 0 < self.val_fraction < 1:
+            bad("val_fraction", "must be between 0 and 1")
+        if not 0 < self.scheduler_gamma <= 1:
+            bad("scheduler_gamma", "must be in (0, 1]")
+        for key in ("latent", "batch_size", "epochs", "patience"):
+            if getattr(self, key) < 1:
+                bad(key, "must be at least 1")
+        if self.weight_decay < 0:
+            bad("weight_decay", "must be >= 0")
+        if not self.hidden or not all(isinstance(h, int) and h > 0 for h in self.hidden):
+            bad("hidden", "must be a non-empty list of positive integers")
+        if not (self.grad_clip in ("auto", None)
+                or (isinstance(self.grad_clip, int | float) and self.grad_clip > 0)):
+            bad("grad_clip", "must be 'auto', null or a positive number")

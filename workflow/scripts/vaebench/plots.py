@@ -1,0 +1,147 @@
+"""The studies' figures, drawn from the aggregated tables only (no torch).
+
+- curves (init studies): a panel per model; validation loss per epoch, mean over seeds with a
+  +-1 s.d. band, one line per value of the `hue` axis; epoch 1 is skipped (it dwarfs the rest),
+  the upper y-limit per model comes from the config (the papers' limits).
+- dots (hparam study): a panel per model and `col` value; x and y axes of the grid, colour the
+  final validation reconstruction loss, size the convergence epoch; diverged or failed runs are
+  drawn as a black cross (the paper left them blank).
+Line styles and markers differ as well as colours, so the figures read in grayscale.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from .config import display_name  # noqa: E402
+
+LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def _ordered(values) -> list:
+    """Grid values in a readable order: numbers ascending, text as first seen."""
+    unique = list(dict.fromkeys(values))
+    try:
+        return sorted(unique, key=float)
+    except (TypeError, ValueError):
+        return unique
+
+
+def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure:
+    models = list(dict.fromkeys(epochs["model"])) if "model" in epochs else [None]
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.6), squeeze=False)
+    shown = epochs[epochs["epoch"] > 1]
+    levels = _ordered(shown[hue]) if hue in shown else [None]
+    palette = sns.color_palette("colorblind", len(levels))
+    for ax, model in zip(axes[0], models):
+        data = shown if model is None else shown[shown["model"] == model]
+        for i, level in enumerate(levels):
+            part = data if level is None else data[data[hue] == level]
+            stats = part.groupby("epoch")["val_loss"].agg(["mean", "std"]).reset_index()
+            style = {"color": palette[i], "linestyle": LINESTYLES[i % len(LINESTYLES)],
+                     "marker": MARKERS[i % len(MARKERS)], "markevery": 5, "markersize": 4}
+            ax.plot(stats["epoch"], stats["mean"], label=str(level), **style)
+            ax.fill_between(stats["epoch"], stats["mean"] - stats["std"].fillna(0),
+                            stats["mean"] + stats["std"].fillna(0), color=palette[i], alpha=0.15)
+        top = (ylim or {}).get(model)
+        if top:
+            ax.set_ylim(top=top)
+        ax.set_title(display_name(model) if model else title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("validation loss (model objective, unitless)")
+    axes[0][-1].legend(title=hue, fontsize=8, frameon=False)
+    fig.suptitle(f"{title}: validation loss, mean ± 1 s.d. over seeds (epoch 1 not shown)")
+    fig.tight_layout()
+    return fig
+
+
+def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure:
+    models = list(dict.fromkeys(runs["model"]))
+    cols = _ordered(runs[col]) if col in runs else [None]
+    fig, axes = plt.subplots(len(models), len(cols), figsize=(3.6 * len(cols), 3.0 * len(models)),
+                             squeeze=False, sharex=True, sharey=True)
+    ok = runs[(runs["status"] == "ok") & runs["final_val_recon"].notna()]
+    positive = ok["final_val_recon"][ok["final_val_recon"] > 0]
+    norm = LogNorm(positive.min(), positive.max()) if len(positive) else None
+    x_levels = _ordered(runs[x])
+    x_pos = {v: i for i, v in enumerate(x_levels)}
+    epochs = ok["convergence_epoch"].fillna(ok["epochs_run"])
+    size_range = (epochs.min(), epochs.max()) if len(epochs) else (1, 1)
+
+    def size(e):
+        low, high = size_range
+        return 30 + 170 * (np.asarray(e, float) - low) / max(high - low, 1)
+
+    scatter = None
+    for r, model in enumerate(models):
+        for c, level in enumerate(cols):
+            ax = axes[r][c]
+            sel = runs["model"] == model
+            if level is not None:
+                sel &= runs[col] == level
+            part = runs[sel]
+            good = part.index.intersection(ok.index)
+            if len(good):
+                scatter = ax.scatter(part.loc[good, x].map(x_pos), part.loc[good, y],
+                                     c=part.loc[good, "final_val_recon"], norm=norm,
+                                     cmap="viridis", s=size(epochs.loc[good]), edgecolors="k",
+                                     linewidths=0.4)
+            bad = part[~part.index.isin(ok.index)]
+            ax.scatter(bad[x].map(x_pos), bad[y], marker="x", color="k", s=40, linewidths=1.5)
+            ax.set_title(f"{display_name(model)}" + (f", {col}={level}" if level else ""),
+                         fontsize=9)
+            ax.set_yscale("log")
+            ax.set_xticks(range(len(x_levels)), [str(v) for v in x_levels])
+            ax.grid(alpha=0.3)
+            if r == len(models) - 1:
+                ax.set_xlabel(x)
+            if c == 0:
+                ax.set_ylabel(f"{y} (log scale)")
+    handles = [Line2D([], [], marker="x", color="k", linestyle="", label="diverged / failed")]
+    for e in sorted({int(size_range[0]), int(size_range[1])}):
+        handles.append(Line2D([], [], marker="o", color="w", markeredgecolor="k",
+                              markersize=np.sqrt(size(e)), label=f"converged at epoch {e}"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    if scatter is not None:
+        fig.colorbar(scatter, ax=axes, shrink=0.6,
+                     label="final validation reconstruction loss (log scale)")
+    fig.suptitle(f"{title}: grid of {x} x {y}; colour = reconstruction loss, size = epochs")
+    fig.subplots_adjust(bottom=0.12, top=0.92, right=0.8, hspace=0.35)
+    return fig
+
+
+def save(fig: plt.Figure, paths: list) -> None:
+    """Write each format to a temporary name, then rename (never a half-written figure)."""
+    for path in map(Path, paths):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
+        os.close(fd)
+        fig.savefig(tmp, dpi=150)
+        os.replace(tmp, path)
+    plt.close(fig)
+
+
+def study_figure(epochs_csv, runs_csv, axes: list[str], figure: dict, study: str,
+                 out_paths: list) -> None:
+    sns.set_theme(style="ticks", context="paper")
+    if figure.get("kind", "curves") == "curves":
+        fig = curves(pd.read_csv(epochs_csv), figure.get("hue", "init"), figure.get("ylim", {}),
+                     study)
+    else:
+        fig = dots(pd.read_csv(runs_csv), figure.get("x", "latent"), figure.get("y", "lr"),
+                   figure.get("col", "optimizer"), study)
+    save(fig, out_paths)

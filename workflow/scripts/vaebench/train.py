@@ -1,0 +1,220 @@
+"""One training run: a resolved RunConfig and a preprocessed matrix in, metrics.csv and run.json out.
+
+The loop is deliberately plain (nanoGPT style): the data is one tensor on the device, each epoch
+draws a permutation and batches are index slices of it, validation runs under inference mode.
+One seed drives the split, the weights, the batch order and every sample of z, so the same
+config on CPU gives the same numbers.
+
+Stopping and outcomes:
+- fixed epochs (`epochs`), or early stopping (`early_stopping: true`): stop at the first epoch
+  where the validation reconstruction loss has improved on the best of all earlier epochs by
+  less than `min_delta` (relative, 0.01 = 1%) for `patience` consecutive epochs (default 1:
+  the first such epoch, the studies' rule). `convergence_epoch` is that epoch, computed the same
+  way for fixed-epoch runs (where training goes on).
+- a non-finite loss or parameter ends the run as "diverged" (exit 0, epochs so far kept);
+  running out of device memory ends it as "failed". Both are results, not crashes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import __version__
+from .config import ConfigError, RunConfig
+from .data import Preprocessed, apply_scaler, fit_scaler, split_indices
+from .inits import apply_init
+from .models import LOSS_PARTS, build_model
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
+
+
+def configure_runtime(device: str, threads: int | None) -> torch.device:
+    """The one place that sets threads, TF32 and determinism for a run."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' but torch sees no CUDA device")
+    if threads:
+        torch.set_num_threads(threads)
+    # Same seed and config give the same numbers on CPU; on GPU, TF32 matmuls are ~an order of
+    # magnitude faster and well inside the seed-to-seed spread the studies measure.
+    torch.use_deterministic_algorithms(device == "cpu")
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    return torch.device(device)
+
+
+def _epoch_row(prefix: str, sums: torch.Tensor, n_batches: int) -> dict[str, float]:
+    means = (sums / max(n_batches, 1)).tolist()
+    return {f"{prefix}_{part}": value for part, value in zip(LOSS_PARTS, means)}
+
+
+def _stack_parts(parts: dict[str, torch.Tensor]) -> torch.Tensor:
+    nan = parts["loss"].new_tensor(float("nan"))
+    return torch.stack([parts.get(p, nan).detach() for p in LOSS_PARTS])
+
+
+def _non_finite_params(model: torch.nn.Module) -> bool:
+    return not all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def converged_at(curve: list[float], min_delta: float, patience: int) -> int | None:
+    """1-based epoch at which `curve` first improved on its best so far by < min_delta (relative)
+    for `patience` epochs in a row; None if it never did."""
+    best, stalls = math.inf, 0
+    for epoch, value in enumerate(curve, start=1):
+        if math.isfinite(best):
+            stalls = stalls + 1 if (best - value) / abs(best) < min_delta else 0
+            if stalls >= patience:
+                return epoch
+        best = min(best, value)
+    return None
+
+
+def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
+    """Train one run. Returns (metrics rows, one per epoch; run record for run.json)."""
+    started = time.perf_counter()
+    device = configure_runtime(cfg.device, cfg.threads)
+    torch.manual_seed(cfg.seed)
+    batch_gen = torch.Generator().manual_seed(cfg.seed)
+
+    train_idx, val_idx = split_indices(len(data.x), cfg.val_fraction, cfg.seed)
+    x_train, x_val = data.x[train_idx], data.x[val_idx]
+    scaling = data.summary.get("scaling", "none")
+    if data.summary.get("scale_fit") == "train":
+        offset, scale = fit_scaler(x_train, scaling)
+        x_train, x_val = apply_scaler(x_train, offset, scale), apply_scaler(x_val, offset, scale)
+    x_train = torch.as_tensor(np.ascontiguousarray(x_train), device=device)
+    x_val = torch.as_tensor(np.ascontiguousarray(x_val), device=device)
+    n_train, n_genes = x_train.shape
+    if cfg.batch_size > n_train:
+        raise ConfigError(f"batch_size={cfg.batch_size} exceeds the {n_train} training samples")
+
+    output = cfg.output if cfg.output != "auto" else ("sigmoid" if scaling == "minmax" else "linear")
+    model = build_model(cfg.model, n_genes, cfg.latent, cfg.hidden, output, cfg.model_params)
+    init_touched = apply_init(model, cfg.init, cfg.init_layers)
+    model.to(device)
+    optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr,
+                                          weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.scheduler_gamma)
+    grad_clip = model.default_grad_clip if cfg.grad_clip == "auto" else cfg.grad_clip
+    kld_weight = cfg.batch_size / n_train  # M_N, also for validation (models.md §1.6, §8.1)
+    n_batches = n_train // cfg.batch_size if cfg.drop_last else math.ceil(n_train / cfg.batch_size)
+    val_batch = cfg.val_batch_size or len(x_val)
+
+    rows: list[dict] = []
+    status, stop_reason, error = "ok", f"completed {cfg.epochs} epochs", None
+    for epoch in range(1, cfg.epochs + 1):
+        epoch_start = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        try:
+            model.train()
+            perm = torch.randperm(n_train, generator=batch_gen).to(device)
+            train_sums = torch.zeros(len(LOSS_PARTS), device=device)
+            for b in range(n_batches):
+                x = x_train[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]]
+                parts = model.loss(x, model(x), kld_weight)
+                optimizer.zero_grad(set_to_none=True)
+                parts["loss"].backward()
+                if grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                optimizer.step()
+                train_sums += _stack_parts(parts)
+            scheduler.step()
+
+            model.eval()
+            val_sums = torch.zeros(len(LOSS_PARTS), device=device)
+            n_val_batches = math.ceil(len(x_val) / val_batch)
+            with torch.inference_mode():
+                for b in range(n_val_batches):
+                    x = x_val[b * val_batch:(b + 1) * val_batch]
+                    val_sums += _stack_parts(model.loss(x, model(x), kld_weight))
+        except torch.OutOfMemoryError as err:
+            status, stop_reason, error = "failed", f"out of memory in epoch {epoch}", str(err)
+            break
+        row = {**cfg.axes, "epoch": epoch, **_epoch_row("train", train_sums, n_batches),
+               **_epoch_row("val", val_sums, n_val_batches), "lr": lr,
+               "seconds": time.perf_counter() - epoch_start}
+        rows.append(row)
+        if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])) \
+                or _non_finite_params(model):
+            status, stop_reason = "diverged", f"non-finite loss or parameters in epoch {epoch}"
+            break
+        if cfg.early_stopping and converged_at(
+                [r["val_recon"] for r in rows], cfg.min_delta, cfg.patience) == epoch:
+            stop_reason = (f"validation reconstruction improved < {cfg.min_delta:.0%} "
+                           f"for {cfg.patience} epoch(s) at epoch {epoch}")
+            break
+
+    ok_rows = [r for r in rows if math.isfinite(r["val_loss"])]
+    best = min(ok_rows, key=lambda r: r["val_loss"]) if ok_rows else None
+    record = {
+        "status": status,
+        "stop_reason": stop_reason,
+        "error": error,
+        "epochs_run": len(rows),
+        "best_epoch": best["epoch"] if best else None,
+        "best_val_loss": best["val_loss"] if best else None,
+        "final_val_loss": rows[-1]["val_loss"] if rows else None,
+        "convergence_epoch": converged_at([r["val_recon"] for r in ok_rows],
+                                          cfg.min_delta, cfg.patience),
+        "divergence_epoch": rows[-1]["epoch"] if status == "diverged" else None,
+        "config": dataclasses.asdict(cfg),
+        "resolved": {"output": output, "grad_clip": grad_clip, "kld_weight": kld_weight,
+                     "init_layers_touched": init_touched, "n_batches_per_epoch": n_batches,
+                     "val_batch_size": val_batch},
+        "data": {"n_train": n_train, "n_val": len(x_val), "n_genes": n_genes,
+                 "genes_sha256": data.summary.get("genes_sha256"), "scaling": scaling,
+                 "scale_fit": data.summary.get("scale_fit", "all")},
+        "device": _describe_device(device),
+        "versions": _versions(),
+        "wall_seconds": time.perf_counter() - started,
+    }
+    return rows, record
+
+
+def _describe_device(device: torch.device) -> dict:
+    info = {"type": device.type, "threads": torch.get_num_threads(),
+            "host": platform.node(), "cpu": platform.processor() or platform.machine()}
+    if device.type == "cuda":
+        info["name"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _versions() -> dict:
+    return {"vaebench": __version__, "python": platform.python_version(),
+            "torch": torch.__version__, "numpy": np.__version__, "pandas": pd.__version__,
+            "cuda": torch.version.cuda}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path) -> None:
+    """metrics.csv (one row per epoch, axis values as columns) and run.json, each atomically."""
+    columns = [*record["config"]["axes"], "epoch",
+               *(f"{s}_{p}" for s in ("train", "val") for p in LOSS_PARTS), "lr", "seconds"]
+    metrics_path, run_json_path = Path(metrics_path), Path(run_json_path)
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(metrics_path, pd.DataFrame(rows, columns=columns).to_csv(index=False))
+    _write_atomic(run_json_path, json.dumps(record, indent=2, default=str) + "\n")
+
+
+def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path) -> dict:
+    """Train and write both outputs; returns the run record."""
+    rows, record = train_run(cfg, data)
+    write_outputs(rows, record, metrics_path, run_json_path)
+    return record
