@@ -59,7 +59,8 @@ our_pid() {
   pid=$(<"$PIDS/$name")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-  [[ "${exe% (deleted)}" == "${DAEMON_BIN[$name]}" ]] || return 1
+  # Debian's /usr/sbin/slurmctld is an alternatives link to slurmctld-wlm
+  [[ "${exe% (deleted)}" == "$(readlink -f "${DAEMON_BIN[$name]}")" ]] || return 1
   echo "$pid"
 }
 

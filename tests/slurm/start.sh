@@ -17,8 +17,8 @@ DEFAULT_PARTITION=${PARTITIONS%% *}
 
 mkdir -p "$STATE"
 chmod 0755 "$STATE"
-exec 9>"$STATE/lock"
-flock -w 300 9 || die "another start.sh/stop.sh holds $STATE/lock"
+exec 9>"$STATE/lock" # every daemon is started with 9>&- so it does not inherit the lock
+flock -w 120 9 || die "another start.sh/stop.sh holds $STATE/lock"
 
 # wait_for <what> <log file or -> <command...>: retry the command every 0.2 s
 wait_for() {
@@ -260,7 +260,7 @@ start_munge() {
   fi
   install -d -o munge -g munge -m 0755 /run/munge
   rm -f /run/munge/munged.pid
-  runuser -u munge -- /usr/sbin/munged --force >>"$LOGS/munged.out" 2>&1 ||
+  runuser -u munge -- /usr/sbin/munged --force >>"$LOGS/munged.out" 2>&1 9>&- ||
     die "munged failed to start: $(tail -n 5 "$LOGS/munged.out")"
   record_pid munged /run/munge/munged.pid /var/log/munge/munged.log
   wait_for "munge to answer" /var/log/munge/munged.log munge_ok
@@ -284,7 +284,7 @@ start_mariadb() {
     fi
     rm -f /run/mysqld/mysqld.pid
     setsid "${DAEMON_BIN[mariadbd]}" --user=mysql --pid-file=/run/mysqld/mysqld.pid \
-      --socket=/run/mysqld/mysqld.sock </dev/null >>"$LOGS/mariadbd.log" 2>&1 &
+      --socket=/run/mysqld/mysqld.sock </dev/null >>"$LOGS/mariadbd.log" 2>&1 9>&- &
     record_pid mariadbd /run/mysqld/mysqld.pid "$LOGS/mariadbd.log"
     wait_for "MariaDB to answer" "$LOGS/mariadbd.log" db_ping
   fi
@@ -301,7 +301,7 @@ sacctmgr_ok() { sacctmgr -n -P list cluster format=cluster; }
 start_slurmdbd() {
   if ! our_pid slurmdbd >/dev/null; then
     rm -f "$RUN/slurmdbd.pid"
-    /usr/sbin/slurmdbd || die "slurmdbd failed to start (see $LOGS/slurmdbd.log)"
+    /usr/sbin/slurmdbd 9>&- || die "slurmdbd failed to start (see $LOGS/slurmdbd.log)"
     record_pid slurmdbd "$RUN/slurmdbd.pid" "$LOGS/slurmdbd.log"
   fi
   wait_for "slurmdbd (sacctmgr list cluster)" "$LOGS/slurmdbd.log" sacctmgr_ok
@@ -316,7 +316,7 @@ ctld_up() { scontrol ping | grep -q 'is UP'; }
 start_slurmctld() {
   if ! our_pid slurmctld >/dev/null; then
     rm -f "$RUN/slurmctld.pid"
-    /usr/sbin/slurmctld || die "slurmctld failed to start (see $LOGS/slurmctld.log)"
+    /usr/sbin/slurmctld 9>&- || die "slurmctld failed to start (see $LOGS/slurmctld.log)"
     record_pid slurmctld "$RUN/slurmctld.pid" "$LOGS/slurmctld.log"
   fi
   wait_for "slurmctld (scontrol ping)" "$LOGS/slurmctld.log" ctld_up
@@ -341,7 +341,7 @@ node_idle() {
 start_slurmd() {
   if ! our_pid slurmd >/dev/null; then
     rm -f "$RUN/slurmd.pid"
-    /usr/sbin/slurmd || die "slurmd failed to start (see $LOGS/slurmd.log)"
+    /usr/sbin/slurmd 9>&- || die "slurmd failed to start (see $LOGS/slurmd.log)"
     record_pid slurmd "$RUN/slurmd.pid" "$LOGS/slurmd.log"
   fi
   if ! wait_for_quiet node_idle; then

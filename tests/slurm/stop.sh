@@ -16,7 +16,7 @@ if [[ ! -d $PIDS ]]; then
   exit 0
 fi
 exec 9>"$STATE/lock"
-flock -w 300 9 || die "another start.sh/stop.sh holds $STATE/lock"
+flock -w 120 9 || die "another start.sh/stop.sh holds $STATE/lock"
 
 # cancel queued and running jobs while slurmctld is still there
 if our_pid slurmctld >/dev/null; then

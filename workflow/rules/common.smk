@@ -47,7 +47,7 @@ def expand_study(name, study):
             **study.get("model_params", {}).get(model, {}),
         }
         settings["axes"] = {k: axis_value(v) for k, v in point.items()}
-        path = "/".join(f"{k}={axis_value(v)}" for k, v in point.items())
+        path = Path(*(f"{k}={axis_value(v)}" for k, v in point.items())).as_posix()
         try:
             RunConfig.from_dict(settings, source=f"studies.{name} run {path}")
         except ConfigError as err:
@@ -68,6 +68,17 @@ def expression_file(dataset):
     if "xena" in spec and spec["xena"].get("path"):
         return spec["xena"]["path"]
     return f"resources/{dataset}/expression.tsv.gz"
+
+
+def check_user_files():
+    """A file the user points at must exist: say so before any job starts."""
+    for name, spec in config["datasets"].items():
+        path = spec.get("xena", {}).get("path")
+        if path and not Path(path).is_file():
+            raise WorkflowError(
+                f"datasets.{name}.xena.path: no such file {path!r} "
+                f"(relative paths start from the working directory {Path.cwd()})"
+            )
 
 
 def datasets_pattern(kind):
@@ -144,3 +155,6 @@ def all_outputs():
         for study in config["studies"]
         for ext in ("png", "pdf")
     ]
+
+
+check_user_files()

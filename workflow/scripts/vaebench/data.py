@@ -686,3 +686,36 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
     order = np.random.Generator(np.random.PCG64(seed)).permutation(n)
     n_val = min(max(round(n * val_fraction), 1), n - 1)
     return np.sort(order[n_val:]).astype(np.int64), np.sort(order[:n_val]).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# Small shared I/O
+
+
+def write_atomic(path, text: str) -> None:
+    """Write a text file via a temporary name, so a crash never leaves a plausible file."""
+    with _atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def download(url: str, path, sha256: str | None, log=None) -> str:
+    """Fetch `url` to `path`, checking its sha256 when given; returns the checksum.
+
+    The file appears under `path` only when complete and verified. A mismatch names both sums
+    and keeps nothing (a stale mirror or a truncated transfer must not be preprocessed).
+    """
+    import urllib.request
+
+    digest = hashlib.sha256()
+    with _atomic_path(path) as tmp, urllib.request.urlopen(url, timeout=60) as response:
+        with open(tmp, "wb") as out:
+            while chunk := response.read(2**20):
+                digest.update(chunk)
+                out.write(chunk)
+        got = digest.hexdigest()
+        if sha256 and got != sha256:
+            raise DataError(f"download {url}: sha256 {got} does not match the configured "
+                            f"{sha256} (datasets.*.xena.sha256); nothing was kept")
+    if log:
+        print(f"downloaded {url} -> {path} (sha256 {got})", file=log)
+    return got

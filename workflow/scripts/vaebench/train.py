@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import platform
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ import torch
 
 from . import __version__
 from .config import ConfigError, RunConfig
-from .data import Preprocessed, apply_scaler, fit_scaler, split_indices
+from .data import Preprocessed, apply_scaler, fit_scaler, split_indices, write_atomic
 from .inits import apply_init
 from .models import LOSS_PARTS, build_model
 
@@ -197,20 +196,14 @@ def _versions() -> dict:
             "cuda": torch.version.cuda}
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path) -> None:
     """metrics.csv (one row per epoch, axis values as columns) and run.json, each atomically."""
     columns = [*record["config"]["axes"], "epoch",
                *(f"{s}_{p}" for s in ("train", "val") for p in LOSS_PARTS), "lr", "seconds"]
     metrics_path, run_json_path = Path(metrics_path), Path(run_json_path)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(metrics_path, pd.DataFrame(rows, columns=columns).to_csv(index=False))
-    _write_atomic(run_json_path, json.dumps(record, indent=2, default=str) + "\n")
+    write_atomic(metrics_path, pd.DataFrame(rows, columns=columns).to_csv(index=False))
+    write_atomic(run_json_path, json.dumps(record, indent=2, default=str) + "\n")
 
 
 def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path) -> dict:

@@ -1,0 +1,143 @@
+"""Real Snakemake: lint, dry-run job counts, rerun scope after config edits, a tiny real run."""
+
+import copy
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "data" / "tiny.yaml"
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(*args, cwd=REPO, check=True):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), *args]
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def planned_jobs(workdir, configfile) -> dict[str, int]:
+    """{rule: count} of what a dry-run would run; {} when there is nothing to do."""
+    done = snakemake("-n", "--directory", str(workdir), "--configfile", str(configfile))
+    out = done.stdout + done.stderr
+    stats = out.split("Job stats:")[1].split("\n\n")[0] if "Job stats:" in out else ""
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
+            if m[1] != "total"}
+
+
+def write_config(path, cfg):
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def test_lint_is_clean():
+    done = snakemake("--lint")
+    out = done.stdout + done.stderr
+    assert "Congratulations, your workflow is in a good condition!" in out
+
+
+def test_paper_config_plans_every_published_run(tmp_path):
+    jobs = planned_jobs(tmp_path, REPO / "config" / "paper.yaml")
+    assert jobs == {"download_xena": 1, "preprocess": 2, "train": 200 + 50 + 50 + 360,
+                    "aggregate": 4, "figures": 4, "all": 1}
+
+
+def test_default_config_plans_all_four_studies(tmp_path):
+    jobs = planned_jobs(tmp_path, REPO / "config" / "config.yaml")
+    assert jobs["train"] == 4 * 5 * 2 + 5 * 2 + 5 * 2 + 4 * 3 * 2 * 3
+    assert jobs["aggregate"] == jobs["figures"] == 4 and jobs["make_synthetic"] == 1
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda c: c["studies"]["init"]["grid"].update(model=["vanilla", "vqvae"]),
+     "'vqvae' is not one of"),
+    (lambda c: c["studies"]["hparam"]["grid"].update(lr=[-0.1]), "-0.1 is less than or equal"),
+    (lambda c: c["studies"]["hparam"].update(grid={}), "should be non-empty|does not have enough"),
+    (lambda c: c["studies"]["init"]["grid"].update(seed=[]), "should be non-empty|is too short"),
+    (lambda c: c["studies"]["init"]["base"].update(lr="1e-3"), "'1e-3' is not of type 'number'"),
+    (lambda c: c["datasets"].update(tcga={"xena": {"path": "nowhere/expr.tsv.gz"}}),
+     "datasets.tcga.xena.path: no such file 'nowhere/expr.tsv.gz'"),
+    (lambda c: c["studies"]["init"].update(dataset="tcga"),
+     "studies.init.dataset: 'tcga' is not defined under `datasets:`"),
+    (lambda c: c["studies"]["init"]["base"].update(lr=0.002), None),
+])
+def test_bad_config_stops_before_any_job(tmp_path, edit, message):
+    cfg = yaml.safe_load(TINY.read_text())
+    edit(cfg)
+    done = snakemake("-n", "--directory", str(tmp_path), "--configfile",
+                     str(write_config(tmp_path / "bad.yaml", cfg)), check=False)
+    if message is None:  # a valid edit: the control case
+        assert done.returncode == 0
+        return
+    assert done.returncode != 0
+    assert re.search(message, done.stdout + done.stderr), done.stdout + done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """The tiny config run to the end once, in a fresh working directory."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    configfile = write_config(workdir / "config.yaml", yaml.safe_load(TINY.read_text()))
+    snakemake("--cores", "2", "--directory", str(workdir), "--configfile", str(configfile))
+    return workdir, configfile
+
+
+def test_tiny_run_produces_every_table_and_figure(finished):
+    workdir, _ = finished
+    for study in ("init", "hparam"):
+        for name in ("tables/epochs.csv", "tables/runs.csv", "tables/summary.csv",
+                     f"figures/{study}.png", f"figures/{study}.pdf"):
+            assert (workdir / "results" / study / name).stat().st_size > 0
+    runs = pd.read_csv(workdir / "results/hparam/tables/runs.csv")
+    assert len(runs) == 4
+    diverged = runs[runs["status"] == "diverged"]
+    assert len(diverged) >= 1 and (diverged["lr"] == 1.0e4).all()
+    epochs = pd.read_csv(workdir / "results/init/tables/epochs.csv")
+    assert {"model", "init", "seed", "epoch", "val_loss", "val_recon", "val_kld"} <= set(epochs)
+    assert len(epochs) == 2 * 2 * 2 * 4
+    summary = pd.read_csv(workdir / "results/init/tables/summary.csv")
+    assert (summary["val_loss_count"] == 2).all() and len(summary) == 2 * 2 * 4
+    record = json.loads((workdir / "results/init/runs/model=infovae/init=normal/seed=2/run.json")
+                        .read_text())
+    assert record["config"]["model_params"]["reg_weight"] == 110.0
+    assert (workdir / "logs/train/init/model=infovae/init=normal/seed=2.log").exists()
+    assert (workdir / "benchmarks/train/init/model=infovae/init=normal/seed=2.tsv").exists()
+
+
+def test_second_invocation_does_nothing(finished):
+    workdir, configfile = finished
+    assert planned_jobs(workdir, configfile) == {}
+
+
+def test_editing_one_base_value_reruns_exactly_that_study(finished):
+    workdir, configfile = finished
+    cfg = yaml.safe_load(configfile.read_text())
+    edited = copy.deepcopy(cfg)
+    edited["studies"]["init"]["base"]["lr"] = 0.002
+    jobs = planned_jobs(workdir, write_config(workdir / "edited.yaml", edited))
+    assert jobs == {"train": 8, "aggregate": 1, "figures": 1, "all": 1}
+
+
+def test_adding_a_grid_value_schedules_only_the_new_runs(finished):
+    workdir, configfile = finished
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["studies"]["hparam"]["grid"]["latent"] = [4, 8]
+    jobs = planned_jobs(workdir, write_config(workdir / "grown.yaml", cfg))
+    assert jobs == {"train": 4, "aggregate": 1, "figures": 1, "all": 1}
+
+
+def test_report_is_self_contained_with_the_figures(finished):
+    workdir, configfile = finished
+    snakemake("--directory", str(workdir), "--configfile", str(configfile),
+              "--report", str(workdir / "report.html"))
+    html = (workdir / "report.html").read_text()
+    assert "init.png" in html and "hparam.png" in html
