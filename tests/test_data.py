@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+
 from vaebench.data import (
     DataError,
     Preprocessed,

@@ -1,4 +1,4 @@
-"""Each objective against a direct transcription of the reference (AntixK/PyTorch-VAE, models.md §1)."""
+"""Each objective against a direct transcription of the reference (AntixK, models.md §1)."""
 
 import math
 
@@ -148,7 +148,8 @@ def test_logcosh_matches_reference_and_is_finite_where_reference_overflows():
     got = model.loss(x, out, kld_weight=0.5)
     alpha, beta = 10.0, 1.0
     t = out["recon"] - x
-    ref_recon = alpha * t + torch.log(1.0 + torch.exp(-2 * alpha * t)) - torch.log(torch.tensor(2.0))
+    ref_recon = (alpha * t + torch.log(1.0 + torch.exp(-2 * alpha * t))
+                 - torch.log(torch.tensor(2.0)))
     ref_recon = (1.0 / alpha) * ref_recon.mean()
     ref = ref_recon + beta * 0.5 * reference_kld(out["mu"], out["log_var"])
     torch.testing.assert_close(got["loss"], ref)

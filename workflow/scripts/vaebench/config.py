@@ -33,7 +33,7 @@ class RunConfig:
     """Every setting of one run. Defaults are the init study's (models.md, papers)."""
 
     model: str = "vanilla"
-    model_params: dict = field(default_factory=dict)  # the model's own options, e.g. IWAE num_samples
+    model_params: dict = field(default_factory=dict)  # the model's own options (IWAE num_samples)
     init: str = "default"
     init_layers: str = "hidden"
     seed: int = 0

@@ -68,8 +68,9 @@ SAMPLE_TYPE_CODES = {
 _READ_BLOCK_BYTES = 64 * 2**20
 # Genes per step when computing variability, so float64 temporaries stay small.
 _GENE_CHUNK = 512
-# Rows per step when scaling or writing.
+# Samples per step when scaling; genes per write when writing a Xena file (~16 MB of text).
 _ROW_CHUNK = 1024
+_WRITE_CHUNK = 256
 
 
 def _check_option(name: str, value, allowed: tuple) -> None:
@@ -144,9 +145,10 @@ def read_xena(path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot decompress, file damaged or truncated? ({exc})") from None
     if not genes:
         raise DataError(f"{path}: header found but no gene rows")
-    expr = pd.DataFrame(np.concatenate(blocks), index=pd.Index(genes, dtype=str, name="gene"),
+    # copy=False: pandas would otherwise copy the ~1 GB matrix once more.
+    return pd.DataFrame(np.concatenate(blocks), copy=False,
+                        index=pd.Index(genes, dtype=str, name="gene"),
                         columns=pd.Index(samples, dtype=str, name="sample"))
-    return expr
 
 
 def _parse_header(header: bytes, path: Path) -> list[str]:
@@ -226,10 +228,10 @@ def write_xena(expr: pd.DataFrame, path) -> None:
     gzip when `path` ends in .gz. Gzip level 1: five times faster than the default 6 and the
     file only ~20% larger; a worker thread compresses while the main thread formats text.
     """
-    _check_ids([str(g) for g in expr.index], "gene")
-    _check_ids([str(s) for s in expr.columns], "sample")
+    genes, samples = [str(g) for g in expr.index], [str(s) for s in expr.columns]
+    _check_ids(genes, "gene")
+    _check_ids(samples, "sample")
     values = expr.to_numpy(dtype=np.float32)
-    genes = [str(g) for g in expr.index]
     row_format = "%s" + "\t%.4g" * values.shape[1] + "\n"
     with _atomic_path(path) as tmp:
         if str(path).endswith(".gz"):
@@ -237,10 +239,10 @@ def write_xena(expr: pd.DataFrame, path) -> None:
         else:
             out = open(tmp, "wb")
         with out, ThreadPoolExecutor(max_workers=1) as writer:
-            out.write(("sample\t" + "\t".join(map(str, expr.columns)) + "\n").encode())
+            out.write(("sample\t" + "\t".join(samples) + "\n").encode())
             pending = None
-            for start in range(0, len(genes), _ROW_CHUNK // 4):
-                stop = start + _ROW_CHUNK // 4
+            for start in range(0, len(genes), _WRITE_CHUNK):
+                stop = start + _WRITE_CHUNK
                 text = "".join(row_format % (gene, *row)
                                for gene, row in zip(genes[start:stop],
                                                     values[start:stop].tolist(), strict=True))
@@ -327,7 +329,7 @@ def make_synthetic(n_samples: int, n_genes: int, seed: int) -> tuple[pd.DataFram
     phenotype, type_index, is_normal = _synthetic_samples(n_samples, rng)
     genes = _synthetic_gene_ids(n_genes, rng)
     values = _synthetic_values(type_index, is_normal, n_genes, rng)
-    expr = pd.DataFrame(values, index=pd.Index(genes, dtype=str, name="gene"),
+    expr = pd.DataFrame(values, copy=False, index=pd.Index(genes, dtype=str, name="gene"),
                         columns=pd.Index(phenotype["sample"], dtype=str, name="sample"))
     return expr, phenotype
 
@@ -335,8 +337,7 @@ def make_synthetic(n_samples: int, n_genes: int, seed: int) -> tuple[pd.DataFram
 def _allocate(n: int, weights: np.ndarray) -> np.ndarray:
     """Split n into integer counts proportional to weights (largest remainder), >= 1 each if n
     allows it."""
-    base = np.ones(len(weights), dtype=np.int64) if n >= len(weights) else np.zeros(len(weights),
-                                                                                       np.int64)
+    base = np.full(len(weights), 1 if n >= len(weights) else 0)
     quota = weights / weights.sum() * (n - base.sum())
     counts = np.floor(quota).astype(np.int64)
     leftover = n - base.sum() - counts.sum()
@@ -396,7 +397,8 @@ def _synthetic_gene_ids(n: int, rng: np.random.Generator) -> list[str]:
         numbers = rng.integers(0, 25, n_symbols)
         for length, row, number in zip(lengths, letters, numbers, strict=True):
             name = bytes(row[:length].astype(np.uint8)).decode() + (str(number) if number else "")
-            symbols.setdefault(name)
+            if name not in ("NA", "NAN"):  # text that pandas' defaults would read as missing
+                symbols.setdefault(name)
     numeric = 1_000 + rng.choice(110_000_000, size=n_numeric, replace=False)
     ids = (list(symbols)[:n_symbols] + [str(x) for x in numeric]
            + [_DUPLICATED_SYMBOL, _DUPLICATED_SYMBOL])
@@ -681,7 +683,7 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise DataError(f"cannot split {n!r} samples: need at least 2")
-    if not 0 < val_fraction < 1:
+    if not isinstance(val_fraction, (int, float, np.number)) or not 0 < val_fraction < 1:
         raise DataError(f"val_fraction={val_fraction!r}: must be strictly between 0 and 1")
     order = np.random.Generator(np.random.PCG64(seed)).permutation(n)
     n_val = min(max(round(n * val_fraction), 1), n - 1)

@@ -31,7 +31,7 @@ def kl_per_sample(mu: Tensor, log_var: Tensor) -> Tensor:
 
 
 class VAE(nn.Module):
-    """MLP VAE: encoder blocks Linear -> BatchNorm1d -> ReLU, heads fc_mu / fc_var, mirrored decoder.
+    """MLP VAE: encoder blocks Linear -> BatchNorm1d -> ReLU, heads fc_mu/fc_var, mirrored decoder.
 
     hidden=[1024, 512, 256] gives encoder G->1024->512->256 and decoder D->256->512->1024->G.
     `output` is "sigmoid" (min-max scaled data in [0, 1]) or "linear" (z-scored data).
@@ -68,7 +68,7 @@ class VAE(nn.Module):
         return mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
-        """x [B x G] -> recon [B x G], mu, log_var, z [B x D]. Always samples z, as the reference."""
+        """x [B x G] -> recon [B x G], mu, log_var, z [B x D]. Always samples z (the reference)."""
         mu, log_var = self.encode(x)
         z = self.reparameterize(mu, log_var)
         return {"recon": self.decode(z), "mu": mu, "log_var": log_var, "z": z}
@@ -104,7 +104,8 @@ class IWAE(VAE):
 
     name = "iwae"
 
-    def __init__(self, n_genes, latent, hidden, output="sigmoid", num_samples=5, objective="antixk"):
+    def __init__(self, n_genes, latent, hidden, output="sigmoid", num_samples=5,
+                 objective="antixk"):
         super().__init__(n_genes, latent, hidden, output)
         if objective not in ("antixk", "burda"):
             raise ValueError(f"iwae objective must be 'antixk' or 'burda', got {objective!r}")

@@ -1,4 +1,4 @@
-"""One training run: a resolved RunConfig and a preprocessed matrix in, metrics.csv and run.json out.
+"""One training run: a resolved RunConfig and a preprocessed matrix in, metrics and a record out.
 
 The loop is deliberately plain (nanoGPT style): the data is one tensor on the device, each epoch
 draws a permutation and batches are index slices of it, validation runs under inference mode.
@@ -99,7 +99,9 @@ def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
     if cfg.batch_size > n_train:
         raise ConfigError(f"batch_size={cfg.batch_size} exceeds the {n_train} training samples")
 
-    output = cfg.output if cfg.output != "auto" else ("sigmoid" if scaling == "minmax" else "linear")
+    output = cfg.output
+    if output == "auto":  # sigmoid only where the data live in [0, 1]
+        output = "sigmoid" if scaling == "minmax" else "linear"
     model = build_model(cfg.model, n_genes, cfg.latent, cfg.hidden, output, cfg.model_params)
     init_touched = apply_init(model, cfg.init, cfg.init_layers)
     model.to(device)

@@ -1,0 +1,50 @@
+"""The schema, the package's defaults and its registries tell the same story."""
+
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+from vaebench import data, inits, models, train
+from vaebench.config import INIT_NAMES, MODEL_NAMES, OPTIMIZER_NAMES, RunConfig
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+
+
+def test_name_lists_match_the_registries():
+    assert tuple(models.MODELS) == MODEL_NAMES
+    assert tuple(inits.INITS) == INIT_NAMES
+    assert tuple(train.OPTIMIZERS) == OPTIMIZER_NAMES
+
+
+def test_schema_run_defaults_are_the_package_defaults():
+    schema_run = SCHEMA["$defs"]["run"]["properties"]
+    package = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+               for f in dataclasses.fields(RunConfig)}
+    assert set(schema_run) == set(package) - {"model_params", "axes", "threads"}
+    for key, spec in schema_run.items():
+        assert spec["default"] == package[key], key
+        if "enum" in spec:
+            allowed = {"model": MODEL_NAMES, "init": INIT_NAMES, "optimizer": OPTIMIZER_NAMES}
+            assert tuple(spec["enum"]) == allowed.get(key, tuple(spec["enum"]))
+
+
+def test_schema_preprocess_defaults_are_the_package_defaults():
+    import inspect
+
+    signature = inspect.signature(data.preprocess).parameters
+    for key, spec in SCHEMA["$defs"]["preprocess"]["properties"].items():
+        if key != "top_k":
+            assert spec["default"] == signature[key].default, key
+
+
+def test_schema_model_params_defaults_are_the_model_defaults():
+    import inspect
+
+    classes = {"iwae": models.IWAE, "infovae": models.InfoVAE, "logcosh": models.LogCoshVAE}
+    for name, cls in classes.items():
+        signature = inspect.signature(cls.__init__).parameters
+        options = SCHEMA["properties"]["model_params"]["properties"][name]["properties"]
+        for key, spec in options.items():
+            assert spec["default"] == signature[key].default, (name, key)
