@@ -45,9 +45,10 @@ die() {
 need_root() {
   if [[ $EUID -ne 0 ]]; then
     command -v sudo >/dev/null || die "must run as root (no sudo found)"
-    # keep the VAEBENCH_SLURM_* settings and record who called us (SUDO_USER)
-    exec sudo --preserve-env="$(env | sed -n 's/^\(VAEBENCH_SLURM_[A-Z_]*\)=.*/\1/p' | paste -sd, -)" \
-      bash "$0" "$@"
+    # keep the VAEBENCH_SLURM_* settings; sudo sets SUDO_USER (added to the accounts)
+    local keep
+    keep=$(env | sed -n 's/^\(VAEBENCH_SLURM_[A-Z_]*\)=.*/\1/p' | paste -sd, -)
+    exec sudo ${keep:+--preserve-env="$keep"} bash "$0" "$@"
   fi
 }
 
@@ -64,8 +65,24 @@ our_pid() {
   echo "$pid"
 }
 
-# pids of any running process with this binary (ours or not)
-any_pids() { pgrep -x "$1" 2>/dev/null || true; }
+
+# true while the process exists and is not a zombie (an init that reaps
+# slowly leaves /proc/<pid> behind for a while)
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
+
+# pids of any live (non-zombie) process with this name (ours or not)
+any_pids() {
+  local pid
+  for pid in $(pgrep -x "$1" 2>/dev/null); do
+    alive "$pid" && echo "$pid"
+  done
+  return 0
+}
 
 # stop one of our daemons: SIGTERM, wait up to 20 s, then SIGKILL
 stop_daemon() {
@@ -74,10 +91,10 @@ stop_daemon() {
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 200; i++)); do
-      [[ -d /proc/$pid ]] || break
+      alive "$pid" || break
       sleep 0.1
     done
-    if [[ -d /proc/$pid ]]; then
+    if alive "$pid"; then
       log "$name did not stop within 20 s; SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
       sleep 0.2

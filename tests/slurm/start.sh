@@ -54,6 +54,11 @@ record_pid() {
   log "$name started (pid $pid)"
 }
 
+start_failed() {
+  [[ -f $2 ]] && tail -n 15 "$2" >&2
+  die "$1 failed to start (log: $2)"
+}
+
 munge_ok() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
 
 # ------------------------------------------------------------ 1. packages
@@ -136,7 +141,7 @@ SlurmUser=slurm
 AuthType=auth/munge
 SlurmctldPort=6817
 SlurmdPort=6818
-StateSaveLocation=$STATE/ctld
+StateSaveLocation=$STATE/ctld-$CLUSTER
 SlurmdSpoolDir=$STATE/spool
 SlurmctldPidFile=$RUN/slurmctld.pid
 SlurmdPidFile=$RUN/slurmd.pid
@@ -301,7 +306,7 @@ sacctmgr_ok() { sacctmgr -n -P list cluster format=cluster; }
 start_slurmdbd() {
   if ! our_pid slurmdbd >/dev/null; then
     rm -f "$RUN/slurmdbd.pid"
-    /usr/sbin/slurmdbd 9>&- || die "slurmdbd failed to start (see $LOGS/slurmdbd.log)"
+    /usr/sbin/slurmdbd 9>&- || start_failed slurmdbd "$LOGS/slurmdbd.log"
     record_pid slurmdbd "$RUN/slurmdbd.pid" "$LOGS/slurmdbd.log"
   fi
   wait_for "slurmdbd (sacctmgr list cluster)" "$LOGS/slurmdbd.log" sacctmgr_ok
@@ -316,7 +321,7 @@ ctld_up() { scontrol ping | grep -q 'is UP'; }
 start_slurmctld() {
   if ! our_pid slurmctld >/dev/null; then
     rm -f "$RUN/slurmctld.pid"
-    /usr/sbin/slurmctld 9>&- || die "slurmctld failed to start (see $LOGS/slurmctld.log)"
+    /usr/sbin/slurmctld 9>&- || start_failed slurmctld "$LOGS/slurmctld.log"
     record_pid slurmctld "$RUN/slurmctld.pid" "$LOGS/slurmctld.log"
   fi
   wait_for "slurmctld (scontrol ping)" "$LOGS/slurmctld.log" ctld_up
@@ -341,7 +346,7 @@ node_idle() {
 start_slurmd() {
   if ! our_pid slurmd >/dev/null; then
     rm -f "$RUN/slurmd.pid"
-    /usr/sbin/slurmd 9>&- || die "slurmd failed to start (see $LOGS/slurmd.log)"
+    /usr/sbin/slurmd 9>&- || start_failed slurmd "$LOGS/slurmd.log"
     record_pid slurmd "$RUN/slurmd.pid" "$LOGS/slurmd.log"
   fi
   if ! wait_for_quiet node_idle; then
@@ -383,8 +388,9 @@ ensure_accounts() {
 
 # ------------------------------------------------------------ 5. smoke test
 smoke_test() {
-  local out jobid cvd st gpu_opt=() deadline
+  local out jobid cvd st gpu_opt=() deadline since
   ((GPUS > 0)) && gpu_opt=(--gpus=1)
+  since=$(date -d '-1 min' +%Y-%m-%dT%H:%M:%S)
   # shellcheck disable=SC2016 # expanded by the job's shell
   out=$(timeout "$TIMEOUT" srun -p "$DEFAULT_PARTITION" -n 1 -t 1 --mem=100 --job-name=vaebench-smoke \
     "${gpu_opt[@]}" bash -c 'echo "$SLURM_JOB_ID ${CUDA_VISIBLE_DEVICES:-none}"' 2>&1) ||
@@ -395,7 +401,9 @@ smoke_test() {
     die "smoke test: --gpus=1 job got no CUDA_VISIBLE_DEVICES"
   fi
   deadline=$((SECONDS + TIMEOUT))
-  until st=$(sacct -n -X -P -j "$jobid" -o State 2>/dev/null) && [[ $st == COMPLETED ]]; do
+  # job ids restart at 1 with a new StateSaveLocation: filter by name and time too
+  until st=$(sacct -n -X -P -j "$jobid" --name=vaebench-smoke -S "$since" -o State 2>/dev/null | tail -n 1) &&
+    [[ $st == COMPLETED ]]; do
     ((SECONDS < deadline)) || die "smoke test: sacct does not report job $jobid as COMPLETED (got '$st')"
     sleep 0.3
   done
@@ -416,7 +424,7 @@ main() {
   local name pid others started=0
   install_packages
   mkdir -p "$PIDS" "$STATE/spool"
-  install -d -o slurm -g slurm -m 0755 "$LOGS" "$RUN" "$STATE/ctld"
+  install -d -o slurm -g slurm -m 0755 "$LOGS" "$RUN" "$STATE/ctld-$CLUSTER"
   compute_settings
   make_fake_gpus
   render_configs
@@ -426,6 +434,7 @@ main() {
   # already running with the same settings: nothing to do
   if [[ $NEW_HASH == "$old_hash" ]] && our_pid slurmdbd >/dev/null && our_pid slurmctld >/dev/null &&
     our_pid slurmd >/dev/null && munge_ok && cluster_ready; then
+    ensure_accounts # accounts/users are not part of the config: add new ones
     log "already running (node $HOST: $(node_state); partitions: $PARTITIONS); nothing to do"
     return 0
   fi
