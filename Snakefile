@@ -26,15 +26,21 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/statistics.smk"
 
 
-# Downloads need the internet; aggregation and figures take seconds: all stay on the login node.
+# Downloads need the internet; aggregation, statistics and figures take seconds: all stay on the
+# login node.
 localrules:
     all,
     download_xena,
+    download_phenotype,
     make_synthetic,
     aggregate,
     figures,
+    statistics,
+    latent_scores,
+    embedding,
 
 
 wildcard_constraints:

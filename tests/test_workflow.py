@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -46,14 +47,18 @@ def test_lint_is_clean():
 
 def test_paper_config_plans_every_published_run(tmp_path):
     jobs = planned_jobs(tmp_path, REPO / "config" / "paper.yaml")
-    assert jobs == {"download_xena": 1, "preprocess": 2, "train": 200 + 50 + 50 + 360,
-                    "aggregate": 4, "figures": 4, "all": 1}
+    # init saves the latent means of seed 1: 4 models x 5 inits train as train_latent.
+    assert jobs == {"download_xena": 1, "download_phenotype": 1, "preprocess": 2,
+                    "train": 200 + 50 + 50 + 360 - 20, "train_latent": 20, "aggregate": 4,
+                    "figures": 4, "statistics": 4, "latent_scores": 1, "embedding": 1, "all": 1}
 
 
 def test_default_config_plans_all_four_studies(tmp_path):
     jobs = planned_jobs(tmp_path, REPO / "config" / "config.yaml")
-    assert jobs["train"] == 4 * 5 * 2 + 5 * 2 + 5 * 2 + 4 * 3 * 2 * 3
-    assert jobs["aggregate"] == jobs["figures"] == 4 and jobs["make_synthetic"] == 1
+    assert jobs["train"] + jobs["train_latent"] == 4 * 5 * 2 + 5 * 2 + 5 * 2 + 4 * 3 * 2 * 3
+    assert jobs["train_latent"] == 4 * 5  # init, seed 1
+    assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 4
+    assert jobs["latent_scores"] == jobs["embedding"] == jobs["make_synthetic"] == 1
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -67,6 +72,8 @@ def test_default_config_plans_all_four_studies(tmp_path):
      "datasets.tcga.xena.path: no such file 'nowhere/expr.tsv.gz'"),
     (lambda c: c["studies"]["init"].update(dataset="tcga"),
      "studies.init.dataset: 'tcga' is not defined under `datasets:`"),
+    (lambda c: c["studies"]["init"].update(save_latent={"seed": [3]}),
+     r"studies.init.save_latent.seed: \[3\] is not among the grid's values \(1, 2\)"),
     (lambda c: c["studies"]["init"]["base"].update(lr=0.002), None),
 ])
 def test_bad_config_stops_before_any_job(tmp_path, edit, message):
@@ -95,8 +102,13 @@ def test_tiny_run_produces_every_table_and_figure(finished):
     workdir, _ = finished
     for study in ("init", "hparam"):
         for name in ("tables/epochs.csv", "tables/runs.csv", "tables/summary.csv",
-                     f"figures/{study}.png", f"figures/{study}.pdf"):
+                     "tables/pairwise.csv", "tables/sensitivity.csv", "tables/divergence.csv",
+                     "tables/statistics.html", f"figures/{study}.png", f"figures/{study}.pdf"):
             assert (workdir / "results" / study / name).stat().st_size > 0
+    for name in ("tables/latent.csv", "tables/latent_pairwise.csv", "tables/latent.html",
+                 "figures/init_embedding.png", "figures/init_embedding.pdf"):
+        assert (workdir / "results/init" / name).stat().st_size > 0
+    assert not (workdir / "results/hparam/tables/latent.csv").exists()
     runs = pd.read_csv(workdir / "results/hparam/tables/runs.csv")
     assert len(runs) == 4
     diverged = runs[runs["status"] == "diverged"]
@@ -106,6 +118,18 @@ def test_tiny_run_produces_every_table_and_figure(finished):
     assert len(epochs) == 2 * 2 * 2 * 4
     summary = pd.read_csv(workdir / "results/init/tables/summary.csv")
     assert (summary["val_loss_count"] == 2).all() and len(summary) == 2 * 2 * 4
+    runs = pd.read_csv(workdir / "results/init/tables/runs.csv")
+    assert runs["plateau_epoch"].between(1, 4).all() and (runs["auc_val_loss"] > 0).all()
+    pairs = pd.read_csv(workdir / "results/init/tables/pairwise.csv")
+    assert len(pairs) == 2 * 2  # per model: default vs normal, on two outcomes
+    assert (pairs["test"] == "Wilcoxon signed-rank").all() and (pairs["n_a"] == 2).all()
+    # seed 1 saved its latent means (all 200 samples), seed 2 did not
+    latent = np.load(workdir / "results/init/runs/model=infovae/init=normal/seed=1/latent.npy")
+    assert latent.shape == (200, 4) and np.isfinite(latent).all()
+    assert not (workdir / "results/init/runs/model=infovae/init=normal/seed=2/latent.npy").exists()
+    scores = pd.read_csv(workdir / "results/init/tables/latent.csv")
+    assert len(scores) == 4 and (scores["seed"] == 1).all()
+    assert scores["knn_accuracy"].between(0, 1).all() and (scores["n_types"] >= 2).all()
     record = json.loads((workdir / "results/init/runs/model=infovae/init=normal/seed=2/run.json")
                         .read_text())
     assert record["config"]["model_params"]["reg_weight"] == 110.0
@@ -124,7 +148,17 @@ def test_editing_one_base_value_reruns_exactly_that_study(finished):
     edited = copy.deepcopy(cfg)
     edited["studies"]["init"]["base"]["lr"] = 0.002
     jobs = planned_jobs(workdir, write_config(workdir / "edited.yaml", edited))
-    assert jobs == {"train": 8, "aggregate": 1, "figures": 1, "all": 1}
+    assert jobs == {"train": 4, "train_latent": 4, "aggregate": 1, "figures": 1,
+                    "statistics": 1, "latent_scores": 1, "embedding": 1, "all": 1}
+
+
+def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finished):
+    workdir, configfile = finished
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["studies"]["init"]["save_latent"] = {"seed": [2]}
+    jobs = planned_jobs(workdir, write_config(workdir / "moved.yaml", cfg))
+    assert jobs == {"train_latent": 4, "aggregate": 1, "figures": 1, "statistics": 1,
+                    "latent_scores": 1, "embedding": 1, "all": 1}
 
 
 def test_adding_a_grid_value_schedules_only_the_new_runs(finished):
@@ -132,7 +166,7 @@ def test_adding_a_grid_value_schedules_only_the_new_runs(finished):
     cfg = yaml.safe_load(configfile.read_text())
     cfg["studies"]["hparam"]["grid"]["latent"] = [4, 8]
     jobs = planned_jobs(workdir, write_config(workdir / "grown.yaml", cfg))
-    assert jobs == {"train": 4, "aggregate": 1, "figures": 1, "all": 1}
+    assert jobs == {"train": 4, "aggregate": 1, "figures": 1, "statistics": 1, "all": 1}
 
 
 def test_report_is_self_contained_with_the_figures(finished):
@@ -141,3 +175,4 @@ def test_report_is_self_contained_with_the_figures(finished):
               "--report", str(workdir / "report.html"))
     html = (workdir / "report.html").read_text()
     assert "init.png" in html and "hparam.png" in html
+    assert "init_embedding.png" in html and "statistics.html" in html and "latent.html" in html

@@ -7,8 +7,10 @@
 STATE="${VAEBENCH_SLURM_STATE:-/tmp/vaebench-slurm}"      # pids, logs, spool, fake GPUs
 CLUSTER="${VAEBENCH_SLURM_CLUSTER:-vaebench}"
 PARTITIONS="${VAEBENCH_SLURM_PARTITIONS:-debug}"           # space separated; first = default
-CPUS="${VAEBENCH_SLURM_CPUS:-2}"                           # declared CPUs of the one node
-MEM_MB="${VAEBENCH_SLURM_MEM_MB:-auto}"                    # auto = min(8192, machine - 1024)
+# The node is declared (SlurmdParameters=config_overrides) as a small GPU node that fits one
+# training bundle of profiles/slurm (4 CPUs per GPU, 16 GB), whatever the machine has.
+CPUS="${VAEBENCH_SLURM_CPUS:-8}"                           # declared CPUs of the one node
+MEM_MB="${VAEBENCH_SLURM_MEM_MB:-32000}"                   # declared MB; auto = min(8192, machine - 1024)
 GPUS="${VAEBENCH_SLURM_GPUS:-2}"                           # fake GPUs (gres/gpu), 0 = none
 ACCOUNTS="${VAEBENCH_SLURM_ACCOUNTS:-vaebench}"            # created in slurmdbd
 USERS="${VAEBENCH_SLURM_USERS:-root ${SUDO_USER:-}}"       # added to every account

@@ -1,6 +1,7 @@
 # Helpers only (no rules): config validation, the run table, input and param functions.
 
 import itertools
+import re
 import sys
 from pathlib import Path
 
@@ -56,7 +57,30 @@ def expand_study(name, study):
     return runs
 
 
+def latent_selection(name, study):
+    """The run paths of a study whose encoder means are saved (`save_latent`: axis -> values, a
+    sub-grid; a run is selected when each named axis has one of the listed values; absent or
+    null: none; {}: every run), in grid order."""
+    selection = study.get("save_latent")
+    if selection is None:
+        return []
+    for axis, values in selection.items():
+        grid = [axis_value(v) for v in study["grid"].get(axis, [])]
+        missing = [v for v in values if axis_value(v) not in grid]
+        if axis not in study["grid"] or missing:
+            raise WorkflowError(
+                f"studies.{name}.save_latent.{axis}: {missing or values!r} is not among the "
+                f"grid's values ({', '.join(grid) if grid else 'no such grid axis'})"
+            )
+    return [
+        path
+        for path, settings in RUNS[name].items()
+        if all(settings["axes"][a] in {axis_value(v) for v in vs} for a, vs in selection.items())
+    ]
+
+
 RUNS = {name: expand_study(name, study) for name, study in config["studies"].items()}
+LATENT_RUNS = {name: latent_selection(name, study) for name, study in config["studies"].items()}
 
 
 # ----- data -----
@@ -70,14 +94,33 @@ def expression_file(dataset):
     return f"resources/{dataset}/expression.tsv.gz"
 
 
+def phenotype_file(dataset):
+    """A dataset's sample annotations (cancer type): synthetic, a user's file, or a download."""
+    spec = config["datasets"][dataset]
+    phenotype = spec.get("xena", {}).get("phenotype") or {}
+    if phenotype.get("path"):
+        return phenotype["path"]
+    return f"resources/{dataset}/phenotype.tsv"
+
+
 def check_user_files():
     """A file the user points at must exist: say so before any job starts."""
     for name, spec in config["datasets"].items():
-        path = spec.get("xena", {}).get("path")
-        if path and not Path(path).is_file():
+        xena = spec.get("xena", {})
+        for key, path in (("xena.path", xena.get("path")),
+                          ("xena.phenotype.path", (xena.get("phenotype") or {}).get("path"))):
+            if path and not Path(path).is_file():
+                raise WorkflowError(
+                    f"datasets.{name}.{key}: no such file {path!r} "
+                    f"(relative paths start from the working directory {Path.cwd()})"
+                )
+    for study, runs in LATENT_RUNS.items():
+        dataset = config["studies"][study]["dataset"]
+        spec = config["datasets"][dataset]
+        if runs and "xena" in spec and not spec["xena"].get("phenotype"):
             raise WorkflowError(
-                f"datasets.{name}.xena.path: no such file {path!r} "
-                f"(relative paths start from the working directory {Path.cwd()})"
+                f"studies.{study}.save_latent needs cancer types: set "
+                f"datasets.{dataset}.xena.phenotype (url or path of the Xena survival table)"
             )
 
 
@@ -102,6 +145,21 @@ def synthetic_params(wildcards):
 def download_params(wildcards):
     spec = config["datasets"][wildcards.dataset]["xena"]
     return {"url": spec["url"], "sha256": spec.get("sha256")}
+
+
+def phenotype_download_params(wildcards):
+    spec = config["datasets"][wildcards.dataset]["xena"]["phenotype"]
+    return {"url": spec["url"], "sha256": spec.get("sha256")}
+
+
+def phenotype_downloads_pattern():
+    """A wildcard regex matching the xena datasets whose phenotype table is downloaded."""
+    names = [
+        name
+        for name, spec in config["datasets"].items()
+        if (spec.get("xena", {}).get("phenotype") or {}).get("url")
+    ]
+    return "|".join(names) if names else "(?!)"
 
 
 def preprocessed(study):
@@ -130,6 +188,25 @@ def run_files(study, name):
     return [f"results/{study}/runs/{run}/{name}" for run in RUNS[study]]
 
 
+def train_env(wildcards):
+    """The conda env of a run (`--sdm conda`), from its `device`: cpu gets the small CPU build of
+    torch (tests, CI, CPU-only machines); auto and cuda get the CUDA build (GPU nodes)."""
+    device = run_settings(wildcards).get("device", RunConfig.device)
+    return "../../envs/train-cpu.yaml" if device == "cpu" else "../../envs/train-gpu.yaml"
+
+
+def latent_study_pattern():
+    """The `study` wildcard of train_latent: a study name, but only where the rest of the path
+    is one of that study's save_latent runs (a lookahead), so exactly those runs get the third
+    output and `ruleorder: train_latent > train` hands every other run to `train`."""
+    studies = [
+        f"{re.escape(study)}(?=/runs/(?:{'|'.join(map(re.escape, runs))})/[^/]+$)"
+        for study, runs in LATENT_RUNS.items()
+        if runs
+    ]
+    return "|".join(studies) if studies else "(?!)"
+
+
 # ----- aggregation and figures -----
 
 
@@ -145,16 +222,37 @@ def study_axes(wildcards):
     return list(config["studies"][wildcards.study]["grid"])
 
 
+def study_latents(wildcards):
+    return [f"results/{wildcards.study}/runs/{run}/latent.npy" for run in LATENT_RUNS[wildcards.study]]
+
+
+def study_samples(wildcards):
+    return preprocessed(wildcards.study)["samples"]
+
+
+def study_phenotype(wildcards):
+    return phenotype_file(config["studies"][wildcards.study]["dataset"])
+
+
+def latent_studies_pattern():
+    """A wildcard regex matching the studies that save latent means."""
+    names = [study for study, runs in LATENT_RUNS.items() if runs]
+    return "|".join(map(re.escape, names)) if names else "(?!)"
+
+
 def figure_settings(wildcards):
     return config["studies"][wildcards.study].get("figure", {"kind": "curves"})
 
 
 def all_outputs():
-    return [
-        f"results/{study}/figures/{study}.{ext}"
-        for study in config["studies"]
-        for ext in ("png", "pdf")
-    ]
+    outputs = []
+    for study in config["studies"]:
+        outputs += [f"results/{study}/figures/{study}.{ext}" for ext in ("png", "pdf")]
+        outputs.append(f"results/{study}/tables/statistics.html")
+        if LATENT_RUNS[study]:
+            outputs.append(f"results/{study}/tables/latent.html")
+            outputs += [f"results/{study}/figures/{study}_embedding.{ext}" for ext in ("png", "pdf")]
+    return outputs
 
 
 check_user_files()

@@ -33,6 +33,23 @@ rule download_xena:
         "../scripts/download.py"
 
 
+# The sample annotations (cancer type) of a Xena dataset, for scoring latent spaces.
+rule download_phenotype:
+    output:
+        phenotype="resources/{dataset}/phenotype.tsv",
+    wildcard_constraints:
+        dataset=phenotype_downloads_pattern(),
+    params:
+        source=phenotype_download_params,
+    log:
+        "logs/download_phenotype/{dataset}.log",
+    retries: 2
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/download.py"
+
+
 rule preprocess:
     input:
         expression=preprocess_input,

@@ -23,6 +23,19 @@ rule train:
         mem_mb=8000,
         runtime=60,
     conda:
-        "../../envs/train-cpu.yaml"
+        train_env
     script:
         "../scripts/train.py"
+
+
+# The runs a study's `save_latent` selects also keep their encoder means of all samples.
+use rule train as train_latent with:
+    output:
+        metrics="results/{study}/runs/{run}/metrics.csv",
+        record="results/{study}/runs/{run}/run.json",
+        latent="results/{study}/runs/{run}/latent.npy",
+    wildcard_constraints:
+        study=latent_study_pattern(),
+
+
+ruleorder: train_latent > train

@@ -52,7 +52,7 @@ def _train(args) -> None:
     cfg = RunConfig.from_dict(values, source=source)
     out = Path(args.out_dir)
     record = run(cfg, load_preprocessed(*preprocessed_paths(args.data)),
-                 out / "metrics.csv", out / "run.json")
+                 out / "metrics.csv", out / "run.json", out / "latent.npy")
     print(f"{record['status']}: {record['stop_reason']}; best validation loss "
           f"{record['best_val_loss']} at epoch {record['best_epoch']} -> {out}")
 
@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True,
                    help="YAML mapping of RunConfig keys (model, init, seed, lr, ...)")
     p.add_argument("--data", required=True, help="a preprocessed folder (see above)")
-    p.add_argument("--out-dir", required=True, help="gets metrics.csv and run.json")
+    p.add_argument("--out-dir", required=True,
+                   help="gets metrics.csv and run.json (and latent.npy with save_latent: true)")
     p.set_defaults(func=_train)
     return parser
 

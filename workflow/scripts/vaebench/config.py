@@ -55,6 +55,9 @@ class RunConfig:
     grad_clip: float | str | None = "auto"  # "auto": the model's default (InfoVAE 0.8); None: off
     device: str = "auto"
     threads: int | None = None  # None: torch's default (all cores of the job)
+    # Keep the encoder means of all samples (latent.npy). The workflow sets it for the runs a
+    # study's `save_latent` selects (not a schema key: the selection decides the outputs).
+    save_latent: bool = False
     axes: dict = field(default_factory=dict)  # the run's grid values, written as metric columns
 
     @classmethod
@@ -98,6 +101,8 @@ class RunConfig:
             bad("weight_decay", "must be >= 0")
         if not self.hidden or not all(isinstance(h, int) and h > 0 for h in self.hidden):
             bad("hidden", "must be a non-empty list of positive integers")
+        if not isinstance(self.save_latent, bool):
+            bad("save_latent", "must be true or false")
         if not (self.grad_clip in ("auto", None)
                 or (isinstance(self.grad_clip, int | float) and self.grad_clip > 0)):
             bad("grad_clip", "must be 'auto', null or a positive number")

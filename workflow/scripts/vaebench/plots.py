@@ -6,11 +6,16 @@
 - dots (hparam study): a panel per model and `col` value; x and y axes of the grid, colour the
   final validation reconstruction loss, size the convergence epoch; diverged or failed runs are
   drawn as a black cross (the paper left them blank).
+- embedding (studies that save latent means): a panel per model, the first run of that model
+  in the save_latent selection (grid order) that finished; its encoder means of all samples
+  projected on their first two principal components, one colour and marker per cancer type,
+  each type's name written at its median point.
 Line styles and markers differ as well as colours, so the figures read in grayscale.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
@@ -122,6 +128,73 @@ def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure
     fig.suptitle(f"{title}: grid of {x} x {y}; colour = reconstruction loss, size = epochs")
     fig.subplots_adjust(bottom=0.12, top=0.92, right=0.8, hspace=0.35)
     return fig
+
+
+def embedding(latents: dict, labels, title: str) -> plt.Figure:
+    """{panel title: mu [n x D]} -> PCA scatter per panel, coloured and labelled by `labels`."""
+    from sklearn.decomposition import PCA
+
+    labels = np.asarray(labels, dtype=object)
+    types = sorted({t for t in labels if t})
+    palette = (sns.color_palette("tab20", 20) + sns.color_palette("tab20b", 20))[:len(types)] \
+        if len(types) <= 40 else sns.color_palette("husl", len(types))
+    ncols = len(latents) if len(latents) <= 3 else math.ceil(math.sqrt(len(latents)))
+    nrows = math.ceil(len(latents) / ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.8 * nrows), squeeze=False)
+    axes = grid.ravel()
+    for ax in axes[len(latents):]:
+        ax.set_visible(False)
+    for ax, (name, mu) in zip(axes, latents.items()):
+        finite = np.isfinite(mu).all(axis=1)
+        if finite.sum() < 3:
+            ax.text(0.5, 0.5, "no finite latent means", ha="center", transform=ax.transAxes)
+            ax.set_title(name, fontsize=8)
+            continue
+        pca = PCA(n_components=2).fit(mu[finite])
+        xy = np.full((len(mu), 2), np.nan)
+        xy[finite] = pca.transform(mu[finite])
+        for i, t in enumerate(types):
+            pts = xy[labels == t]
+            ax.scatter(pts[:, 0], pts[:, 1], s=6, color=palette[i], alpha=0.7, linewidths=0,
+                       marker=MARKERS[i % len(MARKERS)], label=t)
+        for t in types:  # the type's name at its median point: readable without colour
+            cx, cy = np.nanmedian(xy[labels == t], axis=0)
+            ax.annotate(t, (cx, cy), fontsize=6, ha="center", va="center",
+                        path_effects=[patheffects.withStroke(linewidth=2, foreground="white")])
+        ratio = pca.explained_variance_ratio_
+        ax.set_xlabel(f"PC1 of the latent means ({ratio[0]:.0%} of variance)")
+        ax.set_ylabel(f"PC2 ({ratio[1]:.0%} of variance)")
+        ax.set_title(name, fontsize=8)
+        ax.grid(alpha=0.3)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 11), fontsize=6,
+               markerscale=2, frameon=False)
+    fig.suptitle(f"{title}: encoder means of all samples, first two principal components, "
+                 "by cancer type")
+    fig.tight_layout(rect=(0, (0.02 + 0.022 * math.ceil(len(types) / 11)) / nrows, 1, 1))
+    return fig
+
+
+def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, study: str,
+                     out_paths: list) -> None:
+    """One run per model (the first in `latent_paths`, grid order, that finished; else the first
+    at all) drawn by `embedding`."""
+    from .analysis import sample_labels
+
+    sns.set_theme(style="ticks", context="paper")
+    runs = pd.read_csv(runs_csv).set_index("path")
+    chosen: dict = {}
+    for path in latent_paths:
+        run = runs.loc[str(Path(path).parent)]
+        model = run["model"] if "model" in run else study
+        if model not in chosen or (chosen[model][1] != "ok" and run["status"] == "ok"):
+            chosen[model] = (path, run["status"])
+    latents = {}
+    for model, (path, status) in chosen.items():
+        run_name = Path(path).parent.as_posix().split("/runs/", 1)[-1]
+        latents[f"{display_name(model)}\n{run_name}" + ("" if status == "ok" else f" ({status})")] \
+            = np.load(path)
+    save(embedding(latents, sample_labels(samples_txt, phenotype_path), study), out_paths)
 
 
 def save(fig: plt.Figure, paths: list) -> None:

@@ -13,6 +13,10 @@ Stopping and outcomes:
   way for fixed-epoch runs (where training goes on).
 - a non-finite loss or parameter ends the run as "diverged" (exit 0, epochs so far kept);
   running out of device memory ends it as "failed". Both are results, not crashes.
+
+With `save_latent`, the run also keeps its encoder means mu [n_samples x latent] for every sample
+of the matrix (its row order, i.e. samples.txt), computed after the last epoch with the model
+in eval mode (BatchNorm running statistics, no sampling): `run` writes them as latent.npy.
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ import torch
 
 from . import __version__
 from .config import ConfigError, RunConfig
-from .data import Preprocessed, apply_scaler, fit_scaler, split_indices, write_atomic
+from .data import (
+    Preprocessed,
+    _atomic_path,
+    apply_scaler,
+    fit_scaler,
+    split_indices,
+    write_atomic,
+)
 from .inits import apply_init
 from .models import LOSS_PARTS, build_model
 
@@ -82,6 +93,12 @@ def converged_at(curve: list[float], min_delta: float, patience: int) -> int | N
 
 def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
     """Train one run. Returns (metrics rows, one per epoch; run record for run.json)."""
+    rows, record, _ = fit(cfg, data)
+    return rows, record
+
+
+def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarray | None]:
+    """train_run, plus the encoder means of all samples when cfg.save_latent (else None)."""
     started = time.perf_counter()
     device = configure_runtime(cfg.device, cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -157,6 +174,13 @@ def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
                            f"for {cfg.patience} epoch(s) at epoch {epoch}")
             break
 
+    latent = None
+    if cfg.save_latent:
+        x_all = data.x
+        if data.summary.get("scale_fit") == "train":
+            x_all = apply_scaler(x_all, offset, scale)
+        latent = encode_means(model, x_all, val_batch, device)
+
     ok_rows = [r for r in rows if math.isfinite(r["val_loss"])]
     best = min(ok_rows, key=lambda r: r["val_loss"]) if ok_rows else None
     record = {
@@ -181,7 +205,24 @@ def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
         "versions": _versions(),
         "wall_seconds": time.perf_counter() - started,
     }
-    return rows, record
+    return rows, record, latent
+
+
+def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int,
+                 device: torch.device) -> np.ndarray:
+    """Encoder means mu [n x latent] of the rows of x, in eval mode, `batch` rows at a time.
+    A diverged model gives non-finite means; running out of memory gives NaN (both recorded)."""
+    model.eval()
+    out = np.full((len(x), model.fc_mu.out_features), np.nan, dtype=np.float32)
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(x), batch):
+                chunk = torch.as_tensor(np.ascontiguousarray(x[start:start + batch]),
+                                        device=device)
+                out[start:start + batch] = model.encode(chunk)[0].float().cpu().numpy()
+    except torch.OutOfMemoryError:
+        out[:] = np.nan
+    return out
 
 
 def _describe_device(device: torch.device) -> dict:
@@ -208,8 +249,14 @@ def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path) -
     write_atomic(run_json_path, json.dumps(record, indent=2, default=str) + "\n")
 
 
-def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path) -> dict:
-    """Train and write both outputs; returns the run record."""
-    rows, record = train_run(cfg, data)
+def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path,
+        latent_path=None) -> dict:
+    """Train and write the outputs (latent.npy too when cfg.save_latent); returns the record."""
+    if cfg.save_latent and latent_path is None:
+        raise ConfigError("save_latent is on but no latent output path was given")
+    rows, record, latent = fit(cfg, data)
+    if latent is not None:
+        with _atomic_path(latent_path) as tmp, open(tmp, "wb") as f:
+            np.save(f, latent)
     write_outputs(rows, record, metrics_path, run_json_path)
     return record

@@ -1,0 +1,217 @@
+"""Convergence measures, statistics between conditions and latent scores, on constructed data
+where the answer is known."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaebench.analysis import (
+    ALPHA,
+    compare,
+    convergence,
+    divergence,
+    holm,
+    pairwise,
+    run_table,
+    score_latents,
+    sensitivity,
+    studied_axes,
+)
+from vaebench.data import make_synthetic, preprocess
+
+AXES = ["model", "init", "seed"]
+
+
+def init_study(rng, shift=0.0, shifted="xavier", seeds=10, paired_noise=0.0):
+    """Two models x four inits x seeds of a made-up outcome; `shifted` init is `shift` higher.
+    paired_noise: a per-seed offset shared by every init (what a shared split does)."""
+    rows = []
+    for model in ("vanilla", "iwae"):
+        seed_effect = rng.normal(0, paired_noise, seeds)
+        for init in ("default", "normal", "uniform", "xavier"):
+            for seed in range(seeds):
+                value = 1.0 + seed_effect[seed] + rng.normal() + (shift if init == shifted else 0)
+                rows.append({"model": model, "init": init, "seed": seed + 1, "status": "ok",
+                             "final_val_loss": value, "plateau_epoch": rng.integers(3, 9),
+                             "final_val_recon": np.exp(value)})
+    return pd.DataFrame(rows)
+
+
+# ----- convergence -----
+
+
+def test_plateau_epoch_of_a_hand_made_curve_is_exact():
+    # Falls to 1.0 and stays: the plateau is the mean of the last 5 epochs (1.0, 1.005, 1.0,
+    # 0.995, 1.0) = 1.0; epoch 5 (1.02) is 2% above it, epoch 6 (1.009) the first within 1%.
+    curve = [10.0, 5.0, 2.0, 1.5, 1.02, 1.009, 1.0, 1.005, 1.0, 0.995, 1.0]
+    measures = convergence(curve)
+    assert measures["plateau_val_loss"] == pytest.approx(1.0)
+    assert measures["plateau_epoch"] == 6
+    # Trapezoid over epochs 1..11: sum minus half the end points.
+    assert measures["auc_val_loss"] == pytest.approx(sum(curve) - (curve[0] + curve[-1]) / 2)
+    assert measures["mean_val_loss"] == pytest.approx(measures["auc_val_loss"] / 10)
+
+
+def test_plateau_of_a_short_run_is_its_second_half_and_a_dip_counts():
+    # 4 epochs: plateau = mean of the last 2 = 2.0; epoch 3 (2.1) is 5% above, epoch 4 below it.
+    assert convergence([8.0, 4.0, 2.1, 1.9])["plateau_epoch"] == 4
+    # A dip below the final level (then a rise, overfitting) reaches the plateau at the dip.
+    assert convergence([5.0, 1.0, 1.2, 1.3, 1.3, 1.3, 1.3, 1.3])["plateau_epoch"] == 2
+    assert convergence([3.0])["plateau_epoch"] == 1
+
+
+def test_a_diverged_curve_has_no_convergence_measures():
+    assert all(np.isnan(v) for v in convergence([3.0, 2.0, np.nan]).values())
+    assert all(np.isnan(v) for v in convergence([3.0, np.inf]).values())
+
+
+def test_run_table_adds_convergence_only_to_finished_runs(tmp_path):
+    epochs, records = [], []
+    for seed, status, curve in ((1, "ok", [4.0, 2.0, 1.0, 1.0]),
+                                (2, "diverged", [4.0, 2.0, np.nan])):
+        for epoch, value in enumerate(curve, start=1):
+            epochs.append({"seed": seed, "epoch": epoch, "val_loss": value, "val_recon": value})
+        record = {"config": {"axes": {"seed": str(seed)}}, "status": status,
+                  "stop_reason": "", "epochs_run": len(curve), "best_epoch": 3,
+                  "best_val_loss": 1.0, "final_val_loss": curve[-1], "convergence_epoch": None,
+                  "divergence_epoch": 3 if status == "diverged" else None,
+                  "wall_seconds": 1.0, "device": {"type": "cpu"}}
+        path = tmp_path / f"seed={seed}" / "run.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(record))
+        records.append(path)
+    runs = run_table(records, pd.DataFrame(epochs), ["seed"]).set_index("seed")
+    assert runs.loc[1, "plateau_epoch"] == 3 and runs.loc[1, "plateau_val_loss"] == 1.0
+    assert np.isnan(runs.loc[2, "plateau_epoch"]) and np.isnan(runs.loc[2, "auc_val_loss"])
+
+
+# ----- statistics -----
+
+
+def test_holm_matches_the_textbook_example():
+    # p sorted 0.01, 0.02, 0.03, 0.04 with m = 4: 0.04, 0.06, 0.06, 0.06 (monotone), NaN kept.
+    adjusted = holm([0.03, 0.01, np.nan, 0.04, 0.02])
+    np.testing.assert_allclose(adjusted, [0.06, 0.04, np.nan, 0.06, 0.06])
+
+
+def test_same_distribution_gives_no_significant_difference_in_most_seeds():
+    # Four inits drawn from one distribution (with a shared per-seed offset, as a shared split
+    # gives): after Holm, a model's family should show any difference in ~<= 5% of repeats.
+    families, false = 0, 0
+    for repeat in range(50):
+        pairs = pairwise(init_study(np.random.default_rng(repeat), paired_noise=1.0), AXES,
+                         ["init"], ["final_val_loss"])
+        assert pairs["paired"].all() and (pairs["test"] == "Wilcoxon signed-rank").all()
+        per_family = pairs.groupby("model")["significant"].any()
+        families += len(per_family)
+        false += int(per_family.sum())
+    assert families == 100
+    assert false <= 12  # expected <= 5 at FWER 0.05; 12 leaves room for chance
+
+
+def test_a_planted_shift_is_found_and_only_there():
+    pairs = pairwise(init_study(np.random.default_rng(7), shift=3.0, paired_noise=1.0), AXES,
+                     ["init"], ["final_val_loss"])
+    with_shift = pairs["level_b"] == "xavier"
+    assert pairs.loc[with_shift, "significant"].all()
+    assert (pairs.loc[with_shift, "cliffs_delta"] > 0.8).all()
+    assert (pairs.loc[with_shift, "delta_ci_low"] > 0).all()
+    assert pairs.loc[with_shift, "shift"].between(2.0, 4.0).all()
+    assert not pairs.loc[~with_shift, "significant"].any()
+    assert (pairs["p_holm"] >= pairs["p"]).all()
+
+
+def test_unmatched_runs_are_compared_unpaired():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(0, 1, 12), rng.normal(2.5, 1, 15)
+    result = compare(a, b, paired=False)
+    assert result["test"] == "Mann-Whitney U" and result["p"] < ALPHA
+    assert result["delta_ci_low"] <= result["cliffs_delta"] <= result["delta_ci_high"]
+    # Different seeds on the two sides: no one-to-one match, so Mann-Whitney.
+    runs = init_study(rng, seeds=6)
+    runs.loc[runs["init"] == "xavier", "seed"] += 100
+    pairs = pairwise(runs, AXES, ["init"], ["final_val_loss"])
+    assert set(pairs.loc[pairs["level_b"] == "xavier", "test"]) == {"Mann-Whitney U"}
+    assert set(pairs.loc[pairs["level_b"] != "xavier", "test"]) == {"Wilcoxon signed-rank"}
+
+
+def test_diverged_runs_are_left_out_and_too_few_runs_are_not_tested():
+    runs = init_study(np.random.default_rng(0), seeds=3)
+    runs.loc[(runs["init"] == "normal") & (runs["seed"] > 1), "status"] = "diverged"
+    pairs = pairwise(runs, AXES, ["init"], ["final_val_loss"]).set_index(["model", "level_a",
+                                                                           "level_b"])
+    row = pairs.loc[("vanilla", "default", "normal")]
+    assert row["n_a"] == row["n_b"] == 1 and row["test"] == "none (n < 2)"
+    assert np.isnan(row["p"]) and not row["significant"]
+
+
+def test_sensitivity_finds_the_axis_that_matters():
+    rng = np.random.default_rng(0)
+    rows = []
+    for lr in (1e-4, 1e-3, 1e-2):
+        for latent in (10, 50):
+            for optimizer in ("adam", "sgd"):
+                recon = 10 ** (np.log10(lr) + rng.normal(0, 0.05))  # lr decides, little noise
+                rows.append({"model": "vanilla", "lr": lr, "latent": latent,
+                             "optimizer": optimizer, "status": "ok", "final_val_recon": recon,
+                             "plateau_epoch": 5})
+    runs = pd.DataFrame(rows)
+    axes = ["model", "lr", "latent", "optimizer"]
+    assert studied_axes(runs, axes) == ["lr", "latent", "optimizer"]
+    table = sensitivity(runs, axes).set_index(["outcome", "axis"])["eta_squared"]
+    recon = table.loc["log10_final_val_recon"]
+    assert recon["lr"] > 0.95 and recon["latent"] < 0.05 and recon["optimizer"] < 0.05
+    assert recon["all main effects"] + recon["interactions + noise"] == pytest.approx(1.0)
+    # a complete grid: the one-way shares add up to the additive model's R^2
+    assert recon[["lr", "latent", "optimizer"]].sum() == pytest.approx(recon["all main effects"])
+    assert table.loc["plateau_epoch"].isna().all()  # no variance: nothing to share out
+
+
+def test_divergence_fraction_per_optimizer():
+    runs = pd.DataFrame({"model": "vanilla", "optimizer": ["adam", "adam", "sgd", "sgd"],
+                         "lr": [1e-3, 1.0, 1e-3, 1.0],
+                         "status": ["ok", "diverged", "ok", "ok"]})
+    table = divergence(runs, ["model", "lr", "optimizer"]).set_index(["axis", "level"])
+    assert table.loc[("optimizer", "adam"), "fraction_diverged"] == 0.5
+    assert table.loc[("optimizer", "sgd"), "fraction_diverged"] == 0.0
+    assert table.loc[("(all)", "(all)"), "n_diverged"] == 1
+
+
+# ----- latent space -----
+
+
+@pytest.fixture(scope="module")
+def clusters():
+    """The synthetic generator's samples (its top genes, min-max scaled) and cancer types."""
+    expr, phenotype = make_synthetic(600, 400, seed=2)
+    prep = preprocess(expr, top_k=200)
+    labels = phenotype.set_index("sample").loc[prep.samples, "cancer_type"].to_numpy()
+    return prep.x, labels
+
+
+def test_knn_accuracy_is_high_on_the_generators_clusters(clusters):
+    x, labels = clusters
+    scores = score_latents(x, labels)
+    assert scores["knn_accuracy"] > 0.9 and scores["knn_balanced_accuracy"] > 0.8
+    assert scores["silhouette"] > 0.1
+    assert scores["n_types"] >= 20  # types with < 5 samples are left out
+
+
+def test_knn_accuracy_is_near_chance_on_shuffled_labels(clusters):
+    x, labels = clusters
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        scores = score_latents(x, rng.permutation(labels))
+        assert scores["knn_accuracy"] < scores["majority_baseline"] + 0.05
+        assert scores["knn_balanced_accuracy"] < 2.0 / scores["n_types"] + 0.05
+        assert abs(scores["silhouette"]) < 0.1 or scores["silhouette"] < 0
+
+
+def test_a_diverged_latent_space_scores_nan(clusters):
+    x, labels = clusters
+    x = x.copy()
+    x[0, 0] = np.nan
+    scores = score_latents(x, labels)
+    assert np.isnan(scores["knn_accuracy"]) and scores["n_samples"] > 0

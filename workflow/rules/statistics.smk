@@ -1,0 +1,79 @@
+# Beyond the papers: statistics between conditions, and how well latent spaces separate
+# cancer types (README, "Beyond the papers"). From the aggregated tables and the saved latents.
+
+
+rule statistics:
+    input:
+        runs="results/{study}/tables/runs.csv",
+        code=ANALYSIS_CODE,
+    output:
+        pairwise="results/{study}/tables/pairwise.csv",
+        sensitivity="results/{study}/tables/sensitivity.csv",
+        divergence="results/{study}/tables/divergence.csv",
+        html=report(
+            "results/{study}/tables/statistics.html",
+            caption="../report/statistics.rst",
+            category="Comparisons",
+            labels={"study": "{study}", "table": "statistics"},
+        ),
+    params:
+        axes=study_axes,
+    log:
+        "logs/statistics/{study}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/study_statistics.py"
+
+
+rule latent_scores:
+    input:
+        runs="results/{study}/tables/runs.csv",
+        latents=study_latents,
+        samples=study_samples,
+        phenotype=study_phenotype,
+        code=ANALYSIS_CODE,
+    output:
+        table="results/{study}/tables/latent.csv",
+        pairwise="results/{study}/tables/latent_pairwise.csv",
+        html=report(
+            "results/{study}/tables/latent.html",
+            caption="../report/latent.rst",
+            category="Comparisons",
+            labels={"study": "{study}", "table": "latent space"},
+        ),
+    wildcard_constraints:
+        study=latent_studies_pattern(),
+    params:
+        axes=study_axes,
+    log:
+        "logs/latent_scores/{study}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/latent_scores.py"
+
+
+rule embedding:
+    input:
+        runs="results/{study}/tables/runs.csv",
+        latents=study_latents,
+        samples=study_samples,
+        phenotype=study_phenotype,
+        code=ANALYSIS_CODE,
+    output:
+        png=report(
+            "results/{study}/figures/{study}_embedding.png",
+            caption="../report/embedding.rst",
+            category="Figures",
+            labels={"study": "{study}", "format": "PNG (latent space)"},
+        ),
+        pdf="results/{study}/figures/{study}_embedding.pdf",
+    wildcard_constraints:
+        study=latent_studies_pattern(),
+    log:
+        "logs/embedding/{study}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/embedding.py"

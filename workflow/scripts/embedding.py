@@ -1,0 +1,9 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from vaebench.plots import embedding_figure
+
+embedding_figure(snakemake.input.runs, list(snakemake.input.latents), snakemake.input.samples,
+                 snakemake.input.phenotype, snakemake.wildcards.study,
+                 [snakemake.output.png, snakemake.output.pdf])

@@ -1,0 +1,9 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from vaebench.analysis import study_statistics
+
+study_statistics(snakemake.input.runs, snakemake.params.axes, snakemake.wildcards.study,
+                 snakemake.output.pairwise, snakemake.output.sensitivity,
+                 snakemake.output.divergence, snakemake.output.html)
