@@ -79,7 +79,7 @@ def _check_option(name: str, value, allowed: tuple) -> None:
 
 
 @contextmanager
-def _atomic_path(path) -> Iterator[Path]:
+def atomic_path(path) -> Iterator[Path]:
     """Yield a temporary name beside `path`; rename it to `path` only if the block succeeds.
 
     A crash (or an exception) never leaves a plausible but incomplete output file behind.
@@ -233,7 +233,7 @@ def write_xena(expr: pd.DataFrame, path) -> None:
     _check_ids(samples, "sample")
     values = expr.to_numpy(dtype=np.float32)
     row_format = "%s" + "\t%.4g" * values.shape[1] + "\n"
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         if str(path).endswith(".gz"):
             out = gzip.GzipFile(tmp, "wb", compresslevel=1, mtime=0)
         else:
@@ -462,7 +462,7 @@ def write_synthetic(expr_path, phenotype_path, n_samples: int, n_genes: int, see
     """make_synthetic, then write the expression (Xena format) and phenotype (TSV) files."""
     expr, phenotype = make_synthetic(n_samples, n_genes, seed)
     write_xena(expr, expr_path)
-    with _atomic_path(phenotype_path) as tmp:
+    with atomic_path(phenotype_path) as tmp:
         compression = "gzip" if str(phenotype_path).endswith(".gz") else None
         phenotype.to_csv(tmp, sep="\t", index=False, compression=compression)
 
@@ -638,12 +638,12 @@ def save_preprocessed(prep: Preprocessed, matrix_path, genes_path, samples_path,
     """Matrix as .npy (float32), ids one per line, summary as indented JSON; each file atomic."""
     _check_ids(prep.genes, "gene")
     _check_ids(prep.samples, "sample")
-    with _atomic_path(matrix_path) as tmp, open(tmp, "wb") as f:
+    with atomic_path(matrix_path) as tmp, open(tmp, "wb") as f:
         np.save(f, np.ascontiguousarray(prep.x, dtype=np.float32))
     for ids, path in ((prep.genes, genes_path), (prep.samples, samples_path)):
-        with _atomic_path(path) as tmp:
+        with atomic_path(path) as tmp:
             tmp.write_text("".join(f"{i}\n" for i in ids))
-    with _atomic_path(summary_path) as tmp:
+    with atomic_path(summary_path) as tmp:
         tmp.write_text(json.dumps(prep.summary, indent=2) + "\n")
 
 
@@ -696,7 +696,7 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
 
 def write_atomic(path, text: str) -> None:
     """Write a text file via a temporary name, so a crash never leaves a plausible file."""
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(text)
 
 
@@ -709,7 +709,7 @@ def download(url: str, path, sha256: str | None, log=None) -> str:
     import urllib.request
 
     digest = hashlib.sha256()
-    with _atomic_path(path) as tmp, urllib.request.urlopen(url, timeout=60) as response:
+    with atomic_path(path) as tmp, urllib.request.urlopen(url, timeout=60) as response:
         with open(tmp, "wb") as out:
             while chunk := response.read(2**20):
                 digest.update(chunk)

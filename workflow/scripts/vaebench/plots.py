@@ -2,7 +2,9 @@
 
 - curves (init studies): a panel per model; validation loss per epoch, mean over seeds with a
   +-1 s.d. band, one line per value of the `hue` axis; epoch 1 is skipped (it dwarfs the rest),
-  the upper y-limit per model comes from the config (the papers' limits).
+  the upper y-limit per model comes from the config (the papers' limits), else it is 1.5 x the
+  highest mean of the second half of training, so that a slow start does not flatten the
+  curves where they converge.
 - dots (hparam study): a panel per model and `col` value; x and y axes of the grid, colour the
   final validation reconstruction loss, size the convergence epoch; diverged or failed runs are
   drawn as a black cross (the paper left them blank).
@@ -16,8 +18,6 @@ Line styles and markers differ as well as colours, so the figures read in graysc
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -32,6 +32,7 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .config import display_name  # noqa: E402
+from .data import atomic_path  # noqa: E402
 
 LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -48,7 +49,8 @@ def _ordered(values) -> list:
 
 def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure:
     models = list(dict.fromkeys(epochs["model"])) if "model" in epochs else [None]
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models) + 1.5, 3.6),
+                             squeeze=False, layout="constrained")
     shown = epochs[epochs["epoch"] > 1]
     levels = _ordered(shown[hue]) if hue in shown else [None]
     palette = sns.color_palette("colorblind", len(levels))
@@ -62,24 +64,27 @@ def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure
             ax.plot(stats["epoch"], stats["mean"], label=str(level), **style)
             ax.fill_between(stats["epoch"], stats["mean"] - stats["std"].fillna(0),
                             stats["mean"] + stats["std"].fillna(0), color=palette[i], alpha=0.15)
-        top = (ylim or {}).get(model)
-        if top:
-            ax.set_ylim(top=top)
+        means = data.groupby([hue, "epoch"])["val_loss"].mean()
+        late = means[means.index.get_level_values("epoch") >= data["epoch"].max() / 2]
+        top = (ylim or {}).get(model) or 1.5 * late.max()
+        if np.isfinite(top) and np.isfinite(means.min()):
+            ax.set_ylim(bottom=min(0.0, 1.1 * means.min()), top=top)
         ax.set_title(display_name(model) if model else title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("validation loss (model objective, unitless)")
-    axes[0][-1].legend(title=hue, fontsize=8, frameon=False)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, title=hue, fontsize=8, frameon=False, loc="outside right upper")
     fig.suptitle(f"{title}: validation loss, mean ± 1 s.d. over seeds (epoch 1 not shown)")
-    fig.tight_layout()
     return fig
 
 
 def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure:
     models = list(dict.fromkeys(runs["model"]))
     cols = _ordered(runs[col]) if col in runs else [None]
-    fig, axes = plt.subplots(len(models), len(cols), figsize=(3.6 * len(cols), 3.0 * len(models)),
-                             squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(len(models), len(cols), figsize=(3.6 * len(cols) + 1.5,
+                                                              3.0 * len(models) + 0.8),
+                             squeeze=False, sharex=True, sharey=True, layout="constrained")
     ok = runs[(runs["status"] == "ok") & runs["final_val_recon"].notna()]
     positive = ok["final_val_recon"][ok["final_val_recon"] > 0]
     norm = LogNorm(positive.min(), positive.max()) if len(positive) else None
@@ -121,12 +126,11 @@ def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure
     for e in sorted({int(size_range[0]), int(size_range[1])}):
         handles.append(Line2D([], [], marker="o", color="w", markeredgecolor="k",
                               markersize=np.sqrt(size(e)), label=f"converged at epoch {e}"))
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
     if scatter is not None:
         fig.colorbar(scatter, ax=axes, shrink=0.6,
                      label="final validation reconstruction loss (log scale)")
     fig.suptitle(f"{title}: grid of {x} x {y}; colour = reconstruction loss, size = epochs")
-    fig.subplots_adjust(bottom=0.12, top=0.92, right=0.8, hspace=0.35)
     return fig
 
 
@@ -200,11 +204,8 @@ def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, 
 def save(fig: plt.Figure, paths: list) -> None:
     """Write each format to a temporary name, then rename (never a half-written figure)."""
     for path in map(Path, paths):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-        os.close(fd)
-        fig.savefig(tmp, dpi=150)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=150, format=path.suffix.lstrip("."))
     plt.close(fig)
 
 

@@ -36,8 +36,8 @@ from . import __version__
 from .config import ConfigError, RunConfig
 from .data import (
     Preprocessed,
-    _atomic_path,
     apply_scaler,
+    atomic_path,
     fit_scaler,
     split_indices,
     write_atomic,
@@ -256,7 +256,7 @@ def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path,
         raise ConfigError("save_latent is on but no latent output path was given")
     rows, record, latent = fit(cfg, data)
     if latent is not None:
-        with _atomic_path(latent_path) as tmp, open(tmp, "wb") as f:
+        with atomic_path(latent_path) as tmp, open(tmp, "wb") as f:
             np.save(f, latent)
     write_outputs(rows, record, metrics_path, run_json_path)
     return record
