@@ -169,3 +169,22 @@ def test_unknown_model_and_bad_params_name_the_problem():
         build_model("iwae", G, D, [16], "sigmoid", {"samples": 3})
     with pytest.raises(ValueError, match="alpha must be <= 0"):
         build_model("infovae", G, D, [16], "sigmoid", {"alpha": 1.0})
+
+
+def test_onednn_linear_matches_nn_linear_forward_and_backward():
+    from torch import nn
+
+    from vaebench.models import ONEDNN, Linear
+
+    torch.manual_seed(0)
+    ours, reference = Linear(50, 20), nn.Linear(50, 20)
+    reference.load_state_dict(ours.state_dict())
+    x = torch.randn(33, 50, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_()
+    torch.testing.assert_close(ours(x), reference(x_ref))
+    ours(x).square().sum().backward()
+    reference(x_ref).square().sum().backward()
+    torch.testing.assert_close(x.grad, x_ref.grad)
+    torch.testing.assert_close(ours.weight.grad, reference.weight.grad)
+    torch.testing.assert_close(ours.bias.grad, reference.bias.grad)
+    assert ONEDNN  # the pinned CPU build has it; the fallback is for other builds

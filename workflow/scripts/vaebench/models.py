@@ -20,9 +20,46 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+# A private op of torch's CPU build: fall back to nn.Linear's path wherever it is missing.
+ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+class _OneDNNLinear(torch.autograd.Function):
+    """y = x W^T + b through oneDNN's matmul, forward and backward.
+
+    On CPU, torch sends fp32 nn.Linear to MKL, which reaches about half of oneDNN's fp32 rate on
+    these AMD machines (bench/NOTES-cpu-speed.md: ~200 vs ~450 GFLOP/s on 2 threads). Values
+    agree with nn.Linear to fp32 rounding (tests/test_models.py).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        matmul = torch.ops.mkldnn._linear_pointwise
+        grad_x = matmul(grad_out, weight.t(), None, "none", [], "") if ctx.needs_input_grad[0] \
+            else None
+        grad_w = matmul(grad_out.t(), x.t(), None, "none", [], "") if ctx.needs_input_grad[1] \
+            else None
+        grad_b = grad_out.sum(0) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+class Linear(nn.Linear):
+    """nn.Linear (same parameters, init and state_dict) that uses oneDNN for fp32 on CPU."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.device.type == "cpu" and x.dtype == torch.float32 and ONEDNN:
+            return _OneDNNLinear.apply(x, self.weight, self.bias)
+        return super().forward(x)
+
 
 def _block(n_in: int, n_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU())
+    return nn.Sequential(Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU())
 
 
 def kl_per_sample(mu: Tensor, log_var: Tensor) -> Tensor:
@@ -47,11 +84,11 @@ class VAE(nn.Module):
             raise ValueError(f"output must be 'sigmoid' or 'linear', got {output!r}")
         widths = [n_genes, *hidden]
         self.encoder = nn.Sequential(*(_block(a, b) for a, b in zip(widths, widths[1:])))
-        self.fc_mu = nn.Linear(hidden[-1], latent)
-        self.fc_var = nn.Linear(hidden[-1], latent)
+        self.fc_mu = Linear(hidden[-1], latent)
+        self.fc_var = Linear(hidden[-1], latent)
         back = [latent, *reversed(hidden)]
         self.decoder = nn.Sequential(*(_block(a, b) for a, b in zip(back, back[1:])))
-        self.final_layer = nn.Linear(hidden[0], n_genes)
+        self.final_layer = Linear(hidden[0], n_genes)
         self.output_activation = nn.Sigmoid() if output == "sigmoid" else nn.Identity()
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -21,6 +21,8 @@ in eval mode (BatchNorm running statistics, no sampling): `run` writes them as l
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import json
 import math
@@ -48,14 +50,27 @@ from .models import LOSS_PARTS, build_model
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
 
 
+def _keep_freed_memory() -> None:
+    """Stop glibc from returning each freed ~20 MB activation buffer to the kernel every step
+    (the page faults on re-allocation cost 10-25% of a CPU epoch; bench/NOTES-cpu-speed.md)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        libc.mallopt(m_mmap_threshold, 64 * 2**20)
+        libc.mallopt(m_trim_threshold, 2**30)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
 def configure_runtime(device: str, threads: int | None) -> torch.device:
-    """The one place that sets threads, TF32 and determinism for a run."""
+    """The one place that sets threads, memory, TF32 and determinism for a run."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device='cuda' but torch sees no CUDA device")
     if threads:
         torch.set_num_threads(threads)
+    _keep_freed_memory()
     # Same seed and config give the same numbers on CPU; on GPU, TF32 matmuls are ~an order of
     # magnitude faster and well inside the seed-to-seed spread the studies measure.
     torch.use_deterministic_algorithms(device == "cpu")
@@ -122,8 +137,10 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
     model = build_model(cfg.model, n_genes, cfg.latent, cfg.hidden, output, cfg.model_params)
     init_touched = apply_init(model, cfg.init, cfg.init_layers)
     model.to(device)
+    # Fused Adam: the same update in one kernel per step instead of a few per parameter.
+    fused = {"fused": True} if cfg.optimizer == "adam" else {}
     optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr,
-                                          weight_decay=cfg.weight_decay)
+                                          weight_decay=cfg.weight_decay, **fused)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.scheduler_gamma)
     grad_clip = model.default_grad_clip if cfg.grad_clip == "auto" else cfg.grad_clip
     kld_weight = cfg.batch_size / n_train  # M_N, also for validation (models.md §1.6, §8.1)
