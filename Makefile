@@ -1,6 +1,7 @@
 # Set-up and the two everyday commands. Everything installs into .venv from pinned versions.
 #   make run    the whole pipeline on the default config (synthetic data) -> results/*/figures
 #   make test   the test suite (unit tests and real Snakemake runs)
+#   make test-slurm   the Slurm profile on a real Slurm started on this machine (root, Debian)
 PYTHON ?= python3
 VENV := .venv
 CORES ?= 2
@@ -23,9 +24,12 @@ report: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -m "not slurm"
 
+# profiles/slurm on a real one-node Slurm that start.sh installs and starts on this machine
+# (Debian 12, root or sudo; tests/slurm/README.md); `bash tests/slurm/stop.sh` stops it. A hung
+# Snakemake ignores SIGTERM: hence timeout -k (and another one per Snakemake call in the test).
 test-slurm: $(VENV)/.installed
 	bash tests/slurm/start.sh
-	$(VENV)/bin/python -m pytest -m slurm
+	timeout -k 30 660 $(VENV)/bin/python -m pytest -m slurm tests/slurm
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

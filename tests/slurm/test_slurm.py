@@ -1,0 +1,183 @@
+"""profiles/slurm on a real Slurm (tests/slurm/start.sh): the tiny config end to end.
+
+Checks what only a real cluster shows: every output is made, training runs go to Slurm in
+bundles that each request one GPU (sacct's AllocTRES), the local rules stay local, a second
+invocation submits nothing, and a run whose output is missing is resubmitted alone.
+
+The profile is used unchanged; the only overrides are a short first status check (the plugin's
+40 s default would make this test take minutes) and smaller bundles, so that the tiny config's
+dozen runs split into several (the profile's 20 would make one).
+"""
+
+import math
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILE = REPO / "profiles" / "slurm"
+TINY = REPO / "tests" / "data" / "tiny.yaml"
+BUNDLE = 5  # --group-components train=BUNDLE
+LIMIT = 400  # seconds per Snakemake call; a hung Snakemake ignores SIGTERM, hence timeout -k
+TRAIN_RULES = ("train", "train_latent")
+# what one training run asks for, as the profile says
+RUN = yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"]["train"]
+
+pytestmark = pytest.mark.slurm
+
+
+def snakemake(workdir, *args, profile=True):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
+    if profile:
+        cmd += ["--profile", str(PROFILE), "--slurm-init-seconds-before-status-checks", "1",
+                "--group-components", f"train={BUNDLE}"]
+    done = subprocess.run(["timeout", "-k", "30", str(LIMIT), *cmd], cwd=workdir,
+                          capture_output=True, text=True, timeout=LIMIT + 60)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, f"{' '.join(cmd)} exited {done.returncode}:\n{out[-6000:]}"
+    return out
+
+
+def planned(workdir) -> dict[str, int]:
+    """{rule: count} of a local dry-run; {} when there is nothing to do."""
+    out = snakemake(workdir, "-n", "--cores", "1", profile=False)
+    stats = out.split("Job stats:")[1].split("\n\n")[0] if "Job stats:" in out else ""
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
+            if m[1] != "total"}
+
+
+def slurm_jobs(workdir, since) -> list[dict]:
+    """The Slurm jobs (not steps) that ran in `workdir` since `since`, as sacct reports them."""
+    fields = ["JobID", "Comment", "AllocTRES", "State", "Timelimit", "WorkDir"]
+    out = subprocess.run(
+        ["sacct", "-X", "-n", "-P", "-S", since, "-o", ",".join(fields)],
+        capture_output=True, text=True, check=True, timeout=60).stdout
+    rows = [dict(zip(fields, line.split("|"))) for line in out.splitlines() if line]
+    return [row for row in rows if Path(row["WorkDir"]) == workdir]
+
+
+def tres(row) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in row["AllocTRES"].split(",") if item)
+
+
+def hhmmss(minutes) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+
+
+def is_training(row) -> bool:
+    # the plugin comments a job rule_<rule>[_wildcards_...], a bundle rule_<group>_<rules>
+    return row["Comment"].startswith("rule_train_") and "wildcards" not in row["Comment"]
+
+
+def wait_for_sacct(workdir, since, count, seconds=30):
+    """sacct can lag a second or two behind the end of a job."""
+    deadline = time.monotonic() + seconds
+    while True:
+        jobs = slurm_jobs(workdir, since)
+        if len(jobs) >= count or time.monotonic() > deadline:
+            return jobs
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if shutil.which("sbatch") is None or subprocess.run(
+            ["sinfo", "-h"], capture_output=True, timeout=30).returncode != 0:
+        pytest.fail("no running Slurm: start one with `sudo tests/slurm/start.sh` "
+                    "(or run `make test-slurm`)")
+    node = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m %G"], capture_output=True,
+                          text=True, check=True).stdout.split()
+    cpus, mem_mb, gres = int(node[0]), int(node[1]), node[2]
+    if cpus < RUN["cpus_per_gpu"] or mem_mb < RUN["mem_mb"] or "gpu" not in gres:
+        pytest.fail(f"the Slurm node ({cpus} CPUs, {mem_mb} MB, gres {gres}) cannot take a "
+                    f"training bundle of profiles/slurm ({RUN['cpus_per_gpu']} CPUs, "
+                    f"{RUN['mem_mb']} MB, 1 GPU): start it with the defaults of "
+                    "tests/slurm/common.sh")
+
+
+@pytest.fixture(scope="module")
+def first_run(cluster, tmp_path_factory):
+    """The tiny config through profiles/slurm, once."""
+    workdir = tmp_path_factory.mktemp("slurm").resolve()
+    shutil.copy(TINY, workdir / "config.yaml")
+    jobs = planned(workdir)
+    runs = sum(jobs.get(rule, 0) for rule in TRAIN_RULES)
+    assert runs >= 2 * BUNDLE, f"the tiny config should fill several bundles: {jobs}"
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
+    started = time.monotonic()
+    out = snakemake(workdir)
+    print(f"first Slurm run: {time.monotonic() - started:.0f} s")
+    submitted = jobs.get("preprocess", 0) + math.ceil(runs / BUNDLE)
+    return workdir, jobs, runs, out, wait_for_sacct(workdir, since, submitted)
+
+
+def test_every_output_is_made(first_run):
+    workdir, jobs, runs, _, _ = first_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    assert len(list((workdir / "results").glob("*/runs/**/metrics.csv"))) == runs
+    assert len(list((workdir / "results").glob("*/runs/**/run.json"))) == runs
+    assert len(list((workdir / "logs" / "train").glob("**/*.log"))) == runs
+    for study in config["studies"]:
+        for name in ("tables/epochs.csv", "tables/runs.csv", f"figures/{study}.png"):
+            assert (workdir / "results" / study / name).stat().st_size > 0
+    assert planned(workdir) == {}
+
+
+def test_training_is_bundled_and_each_bundle_requests_one_gpu(first_run):
+    _, jobs, runs, _, slurm = first_run
+    assert all(row["State"] == "COMPLETED" for row in slurm), slurm
+    training = [row for row in slurm if is_training(row)]
+    assert len(training) == math.ceil(runs / BUNDLE), slurm
+    for row in training:
+        alloc = tres(row)
+        # one GPU, the CPUs and memory of one run: members run one after another
+        assert alloc.get("gres/gpu") == "1", row
+        assert alloc["cpu"] == str(RUN["cpus_per_gpu"]), row
+        assert alloc["mem"] == f"{RUN['mem_mb']}M", row
+    # the time limit is the members' runtimes added up
+    limits = [row["Timelimit"] for row in training]
+    assert limits.count(hhmmss(BUNDLE * RUN["runtime"])) == runs // BUNDLE, limits
+
+
+def test_only_preprocessing_and_training_go_to_slurm(first_run):
+    _, jobs, runs, _, slurm = first_run
+    others = [row for row in slurm if not is_training(row)]
+    assert len(others) == jobs["preprocess"], slurm
+    assert all(row["Comment"].startswith("rule_preprocess_") for row in others), slurm
+    assert all("gres/gpu" not in row["AllocTRES"] for row in others), slurm
+
+
+def test_second_invocation_submits_nothing(first_run):
+    workdir = first_run[0]
+    since = time.strftime("%Y-%m-%dT%H:%M:%S")
+    out = snakemake(workdir)
+    assert "Nothing to be done" in out, out[-3000:]
+    time.sleep(2)
+    assert slurm_jobs(workdir, since) == []
+
+
+def test_new_runs_go_to_slurm_without_the_finished_ones(first_run):
+    """A grid grown by one optimizer: only its runs are bundled and submitted."""
+    workdir = first_run[0]
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    grid = config["studies"]["hparam"]["grid"]
+    grid["optimizer"] = [*grid["optimizer"], "rmsprop"]
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    new = math.prod(len(values) for axis, values in grid.items() if axis != "optimizer")
+    assert 1 <= new < BUNDLE
+    assert planned(workdir).get("train") == new
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
+    snakemake(workdir)
+    slurm = wait_for_sacct(workdir, since, 1)
+    assert len(slurm) == 1 and is_training(slurm[0]), slurm
+    assert slurm[0]["Timelimit"] == hhmmss(new * RUN["runtime"]), slurm
+    assert tres(slurm[0]).get("gres/gpu") == "1", slurm
+    assert len(list((workdir / "results/hparam/runs").glob("**/optimizer=rmsprop/run.json"))) == new
+    assert planned(workdir) == {}

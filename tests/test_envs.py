@@ -1,0 +1,159 @@
+"""The conda envs in envs/ and pyproject.toml pin the same versions, cover what the code imports,
+and every rule names its env; training picks the GPU or CPU env from the run's device."""
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+ENVS = {path.stem: path for path in sorted((REPO / "envs").glob("*.yaml"))}
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+SCRIPTS = REPO / "workflow" / "scripts"
+PACKAGE = SCRIPTS / "vaebench"
+RULE_FILES = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+# import name -> distribution name, where they differ
+DISTRIBUTION = {"yaml": "pyyaml", "sklearn": "scikit-learn", "PIL": "pillow"}
+# what each env runs: the training code, or everything else (no torch)
+TRAINING_CODE = [SCRIPTS / "train.py", *(PACKAGE / f"{m}.py" for m in
+                                         ("config", "data", "models", "inits", "train"))]
+ANALYSIS_CODE = [p for p in [*SCRIPTS.glob("*.py"), *PACKAGE.glob("*.py")]
+                 if p.name not in {"train.py", "models.py", "inits.py", "cli.py"}]
+
+
+def pins(requirements) -> dict[str, str]:
+    """{name: version} of `name==version` (pip) or `name=version` (conda) entries."""
+    found = {}
+    for entry in requirements:
+        if entry.startswith("-"):  # pip options such as --extra-index-url
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*={1,2}\s*([^\s=]+)", entry)
+        assert match, f"not an exact pin: {entry!r}"
+        found[match[1].lower()] = match[2]
+    return found
+
+
+def env_pins(path) -> tuple[dict[str, str], dict[str, str]]:
+    """(conda pins, pip pins) of one env file."""
+    deps = yaml.safe_load(path.read_text())["dependencies"]
+    conda = [d for d in deps if isinstance(d, str) and d != "pip"]
+    pip = [e for d in deps if isinstance(d, dict) for e in d.get("pip", [])]
+    return pins(conda), pins(pip)
+
+
+PROJECT_PINS = pins(PYPROJECT["project"]["dependencies"])
+
+
+def imported_distributions(files) -> set[str]:
+    """Third-party distributions the files import (at any level)."""
+    names = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    third_party = names - set(sys.stdlib_module_names) - {"vaebench", "snakemake"}
+    return {DISTRIBUTION.get(name, name).lower() for name in third_party}
+
+
+def test_the_three_envs_exist():
+    assert set(ENVS) == {"analysis", "train-cpu", "train-gpu"}
+
+
+@pytest.mark.parametrize("name", list(ENVS))
+def test_env_versions_are_the_pyproject_versions(name):
+    conda, pip = env_pins(ENVS[name])
+    python = re.fullmatch(r">=(\d+\.\d+)", PYPROJECT["project"]["requires-python"])[1]
+    assert conda == {"python": python}, "only python from conda; packages from pip, as pinned"
+    assert pip, f"{name}: no packages"
+    for package, version in pip.items():
+        assert package in PROJECT_PINS, f"{name}: {package} is not a pyproject dependency"
+        assert version == PROJECT_PINS[package], f"{name}: {package}=={version}"
+
+
+def test_both_training_envs_have_torch_and_the_same_packages():
+    cpu, gpu = env_pins(ENVS["train-cpu"])[1], env_pins(ENVS["train-gpu"])[1]
+    assert cpu == gpu and cpu["torch"] == PROJECT_PINS["torch"]
+    assert "torch" not in env_pins(ENVS["analysis"])[1]
+    # the CPU env takes torch from the CPU wheel index, the GPU env PyPI's CUDA build
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in ENVS["train-cpu"].read_text()
+    assert "download.pytorch.org" not in ENVS["train-gpu"].read_text()
+
+
+def test_every_pyproject_dependency_is_in_some_env():
+    in_envs = set().union(*(env_pins(path)[1] for path in ENVS.values()))
+    assert set(PROJECT_PINS) <= in_envs
+
+
+@pytest.mark.parametrize("env,files", [("train-cpu", TRAINING_CODE), ("train-gpu", TRAINING_CODE),
+                                       ("analysis", ANALYSIS_CODE)])
+def test_env_has_what_its_code_imports(env, files):
+    missing = imported_distributions(files) - set(env_pins(ENVS[env])[1])
+    assert not missing, f"envs/{env}.yaml lacks {sorted(missing)}"
+
+
+def rule_blocks():
+    """(file, rule name, body) of every `rule`/`checkpoint` (not `use rule`, which inherits)."""
+    for path in RULE_FILES:
+        text = path.read_text()
+        starts = [m for m in re.finditer(r"^(rule|checkpoint)\s+(\w+)\s*:", text, re.M)]
+        for i, match in enumerate(starts):
+            end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
+            yield path, match[2], text[match.end():end]
+
+
+def test_every_rule_with_an_action_names_a_conda_env():
+    blocks = list(rule_blocks())
+    assert {"train", "preprocess", "aggregate", "figures"} <= {name for _, name, _ in blocks}
+    for path, name, body in blocks:
+        if re.search(r"^\s+(script|shell|run|notebook|wrapper):", body, re.M):
+            assert re.search(r"^\s+conda:", body, re.M), f"{path.name}: rule {name} has no conda:"
+
+
+def test_every_env_path_in_the_rules_exists_and_every_env_is_used():
+    used = set()
+    for path in RULE_FILES:
+        for env in re.findall(r"\"([^\"]*envs/[^\"]+\.yaml)\"", path.read_text()):
+            assert (path.parent / env).resolve().is_file(), f"{path.name}: {env}"
+            used.add((path.parent / env).resolve())
+    assert used == {p.resolve() for p in ENVS.values()}
+
+
+FAKE_CONDA = """#!/bin/sh
+# just enough of conda for `snakemake --sdm conda --list-conda-envs` (builds nothing)
+case "$*" in
+  "info --json") echo '{"conda_version": "24.7.1", "envs_dirs": [], "pkgs_dirs": [],
+    "conda_prefix": "/nonexistent", "root_prefix": "/nonexistent", "platform": "linux-64"}';;
+  "--version") echo "conda 24.7.1";;
+  "config --get channel_priority --json")
+    echo '{"get": {"channel_priority": "strict"}, "rc_path": "", "success": true}';;
+  *) echo "fake conda: $*" >&2; exit 1;;
+esac
+"""
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("configfile,train_env", [
+    ("tests/data/tiny.yaml", "train-cpu"),   # device: cpu
+    ("config/paper.yaml", "train-gpu"),      # device: auto
+])
+def test_training_env_follows_the_device(tmp_path, configfile, train_env):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "conda").write_text(FAKE_CONDA)
+    (tmp_path / "bin" / "conda").chmod(0o755)
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+         "--directory", str(tmp_path), "--configfile", str(REPO / configfile),
+         "--sdm", "conda", "--list-conda-envs"],
+        capture_output=True, text=True, timeout=300,
+        env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    listed = set(re.findall(r"envs/([\w-]+)\.yaml", out))
+    assert listed == {"analysis", train_env}, out
