@@ -31,6 +31,7 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from .analysis import ordered  # noqa: E402
 from .config import display_name  # noqa: E402
 from .data import atomic_path  # noqa: E402
 
@@ -38,21 +39,12 @@ LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
-def _ordered(values) -> list:
-    """Grid values in a readable order: numbers ascending, text as first seen."""
-    unique = list(dict.fromkeys(values))
-    try:
-        return sorted(unique, key=float)
-    except (TypeError, ValueError):
-        return unique
-
-
 def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure:
     models = list(dict.fromkeys(epochs["model"])) if "model" in epochs else [None]
     fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models) + 1.5, 3.6),
                              squeeze=False, layout="constrained")
     shown = epochs[epochs["epoch"] > 1]
-    levels = _ordered(shown[hue]) if hue in shown else [None]
+    levels = ordered(shown[hue]) if hue in shown else [None]
     palette = sns.color_palette("colorblind", len(levels))
     for ax, model in zip(axes[0], models):
         data = shown if model is None else shown[shown["model"] == model]
@@ -81,14 +73,14 @@ def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure
 
 def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure:
     models = list(dict.fromkeys(runs["model"]))
-    cols = _ordered(runs[col]) if col in runs else [None]
+    cols = ordered(runs[col]) if col in runs else [None]
     fig, axes = plt.subplots(len(models), len(cols), figsize=(3.6 * len(cols) + 1.5,
                                                               3.0 * len(models) + 0.8),
                              squeeze=False, sharex=True, sharey=True, layout="constrained")
     ok = runs[(runs["status"] == "ok") & runs["final_val_recon"].notna()]
     positive = ok["final_val_recon"][ok["final_val_recon"] > 0]
     norm = LogNorm(positive.min(), positive.max()) if len(positive) else None
-    x_levels = _ordered(runs[x])
+    x_levels = ordered(runs[x])
     x_pos = {v: i for i, v in enumerate(x_levels)}
     epochs = ok["convergence_epoch"].fillna(ok["epochs_run"])
     size_range = (epochs.min(), epochs.max()) if len(epochs) else (1, 1)
