@@ -41,7 +41,7 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure:
     models = list(dict.fromkeys(epochs["model"])) if "model" in epochs else [None]
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models) + 1.5, 3.6),
+    fig, axes = plt.subplots(1, len(models), figsize=(max(4.2 * len(models), 7.0), 4.2),
                              squeeze=False, layout="constrained")
     shown = epochs[epochs["epoch"] > 1]
     levels = ordered(shown[hue]) if hue in shown else [None]
@@ -52,7 +52,8 @@ def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure
             part = data if level is None else data[data[hue] == level]
             stats = part.groupby("epoch")["val_loss"].agg(["mean", "std"]).reset_index()
             style = {"color": palette[i], "linestyle": LINESTYLES[i % len(LINESTYLES)],
-                     "marker": MARKERS[i % len(MARKERS)], "markevery": 5, "markersize": 4}
+                     "marker": MARKERS[i % len(MARKERS)], "markersize": 4,
+                     "markevery": max(1, len(stats) // 6)}
             ax.plot(stats["epoch"], stats["mean"], label=str(level), **style)
             ax.fill_between(stats["epoch"], stats["mean"] - stats["std"].fillna(0),
                             stats["mean"] + stats["std"].fillna(0), color=palette[i], alpha=0.15)
@@ -66,8 +67,10 @@ def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("validation loss (model objective, unitless)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, title=hue, fontsize=8, frameon=False, loc="outside right upper")
-    fig.suptitle(f"{title}: validation loss, mean ± 1 s.d. over seeds (epoch 1 not shown)")
+    fig.legend(handles, labels, title=hue, fontsize=8, frameon=False, loc="outside lower center",
+               ncol=len(labels))
+    fig.suptitle(f"{title}\nvalidation loss, mean ± 1 s.d. over seeds (epoch 1 not shown)",
+                 fontsize=10)
     return fig
 
 
@@ -122,7 +125,8 @@ def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure
     if scatter is not None:
         fig.colorbar(scatter, ax=axes, shrink=0.6,
                      label="final validation reconstruction loss (log scale)")
-    fig.suptitle(f"{title}: grid of {x} x {y}; colour = reconstruction loss, size = epochs")
+    fig.suptitle(f"{title}\ngrid of {x} x {y}; colour = reconstruction loss, size = epochs",
+                 fontsize=10)
     return fig
 
 
