@@ -16,7 +16,6 @@ rule figures:
         pdf="results/{study}/figures/{study}.pdf",
     params:
         figure=figure_settings,
-        axes=study_axes,
     log:
         "logs/figures/{study}.log",
     conda:

@@ -4,6 +4,5 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from vaebench.plots import study_figure
 
-study_figure(snakemake.input.epochs, snakemake.input.runs, snakemake.params.axes,
-             snakemake.params.figure, snakemake.wildcards.study,
-             [snakemake.output.png, snakemake.output.pdf])
+study_figure(snakemake.input.epochs, snakemake.input.runs, snakemake.params.figure,
+             snakemake.wildcards.study, [snakemake.output.png, snakemake.output.pdf])

@@ -1,13 +1,15 @@
-"""`vaebench synth | preprocess | train`: the workflow's steps, for use outside Snakemake.
+"""`vaebench synth | preprocess | train | aggregate | plot`: the workflow's steps, by hand.
 
 A preprocessed dataset is a folder of matrix.npy, genes.txt, samples.txt and summary.json (what
 `preprocess` writes and the workflow's preprocess rule produces); `train` writes the same
-metrics.csv and run.json as the workflow's train rule.
+metrics.csv and run.json as the workflow's train rule; `aggregate` turns a folder of runs into
+the tables of the aggregate and statistics rules, `plot` draws a study figure from them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -57,6 +59,31 @@ def _train(args) -> None:
           f"{record['best_val_loss']} at epoch {record['best_epoch']} -> {out}")
 
 
+def _aggregate(args) -> None:
+    from .analysis import aggregate, study_statistics
+
+    records = sorted(Path(args.runs).rglob("run.json"))
+    if not records:
+        raise ConfigError(f"no run.json below {args.runs}")
+    axes = list(json.loads(records[0].read_text())["config"]["axes"])
+    out = Path(args.out_dir)
+    aggregate([r.with_name("metrics.csv") for r in records], records, axes,
+              out / "epochs.csv", out / "runs.csv", out / "summary.csv")
+    study_statistics(out / "runs.csv", axes, args.study or Path(args.runs).parent.name,
+                     out / "pairwise.csv", out / "sensitivity.csv", out / "divergence.csv",
+                     out / "statistics.html")
+    print(f"{len(records)} runs (axes: {', '.join(axes)}) -> {out}")
+
+
+def _plot(args) -> None:
+    from .plots import study_figure
+
+    tables = Path(args.tables)
+    figure = {"kind": args.kind, "hue": args.hue, "x": args.x, "y": args.y, "col": args.col}
+    study_figure(tables / "epochs.csv", tables / "runs.csv", figure,
+                 args.study or tables.parent.name, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaebench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,6 +115,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True,
                    help="gets metrics.csv and run.json (and latent.npy with save_latent: true)")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("aggregate", help="tables of a study from a folder of runs")
+    p.add_argument("--runs", required=True, help="folder searched for run.json + metrics.csv")
+    p.add_argument("--out-dir", required=True, help="gets epochs, runs, summary, statistics")
+    p.add_argument("--study", help="name in titles (default: the runs folder's parent)")
+    p.set_defaults(func=_aggregate)
+
+    p = sub.add_parser("plot", help="a study figure from aggregated tables")
+    p.add_argument("--tables", required=True, help="folder with epochs.csv and runs.csv")
+    p.add_argument("--out", required=True, nargs="+", help="figure files (.png, .pdf, ...)")
+    p.add_argument("--kind", default="curves", choices=["curves", "dots"])
+    p.add_argument("--hue", default="init", help="curves: the axis drawn as separate lines")
+    p.add_argument("--x", default="latent", help="dots: x axis")
+    p.add_argument("--y", default="lr", help="dots: y axis")
+    p.add_argument("--col", default="optimizer", help="dots: one panel per value")
+    p.add_argument("--study", help="name in titles (default: the tables folder's parent)")
+    p.set_defaults(func=_plot)
     return parser
 
 

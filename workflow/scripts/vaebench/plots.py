@@ -205,8 +205,7 @@ def save(fig: plt.Figure, paths: list) -> None:
     plt.close(fig)
 
 
-def study_figure(epochs_csv, runs_csv, axes: list[str], figure: dict, study: str,
-                 out_paths: list) -> None:
+def study_figure(epochs_csv, runs_csv, figure: dict, study: str, out_paths: list) -> None:
     sns.set_theme(style="ticks", context="paper")
     if figure.get("kind", "curves") == "curves":
         fig = curves(pd.read_csv(epochs_csv), figure.get("hue", "init"), figure.get("ylim", {}),
