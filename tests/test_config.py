@@ -36,8 +36,7 @@ def test_schema_preprocess_defaults_are_the_package_defaults():
 
     signature = inspect.signature(data.preprocess).parameters
     for key, spec in SCHEMA["$defs"]["preprocess"]["properties"].items():
-        if key != "top_k":
-            assert spec["default"] == signature[key].default, key
+        assert spec["default"] == signature[key].default, key
 
 
 def test_schema_model_params_defaults_are_the_model_defaults():

@@ -113,6 +113,13 @@ def test_tiny_run_produces_every_table_and_figure(finished):
     assert len(runs) == 4
     diverged = runs[runs["status"] == "diverged"]
     assert len(diverged) >= 1 and (diverged["lr"] == 1.0e4).all()
+    hp_epochs = pd.read_csv(workdir / "results/hparam/tables/epochs.csv")
+    axes = ["model", "lr", "latent", "optimizer"]
+    last = hp_epochs.sort_values("epoch").groupby(axes).tail(1)
+    ok = runs[runs["status"] == "ok"].merge(last, on=axes)
+    assert len(ok) == (runs["status"] == "ok").sum() >= 2
+    assert (ok["epoch"] == ok["epochs_run"]).all()
+    assert (ok["final_val_recon"] == ok["val_recon"]).all()
     epochs = pd.read_csv(workdir / "results/init/tables/epochs.csv")
     assert {"model", "init", "seed", "epoch", "val_loss", "val_recon", "val_kld"} <= set(epochs)
     assert len(epochs) == 2 * 2 * 2 * 4

@@ -19,13 +19,17 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=False)
 PACKAGE = Path(workflow.basedir) / "workflow" / "scripts" / "vaebench"
 # Editing these reruns training (Snakemake does not track modules a script imports).
 TRAINING_CODE = [str(PACKAGE / f) for f in ("config.py", "data.py", "models.py", "inits.py", "train.py")]
-ANALYSIS_CODE = [str(PACKAGE / f) for f in ("analysis.py", "plots.py")]
+DATA_CODE = [str(PACKAGE / "data.py")]
+ANALYSIS_CODE = [str(PACKAGE / f) for f in ("data.py", "analysis.py")]
+PLOT_CODE = [*ANALYSIS_CODE, str(PACKAGE / "plots.py")]
 
 
 def axis_value(value):
     """A grid value as it appears in a run's path: 1e-05, 256-128-64, xavier_uniform."""
     if isinstance(value, list):
         return "-".join(str(v) for v in value)
+    if value is None:  # "None" would read back as missing in pandas
+        return "none"
     return str(value)
 
 

@@ -2,6 +2,8 @@
 
 
 rule make_synthetic:
+    input:
+        code=DATA_CODE,
     output:
         expression="resources/{dataset}/expression.tsv.gz",
         phenotype="resources/{dataset}/phenotype.tsv",
@@ -53,6 +55,7 @@ rule download_phenotype:
 rule preprocess:
     input:
         expression=preprocess_input,
+        code=DATA_CODE,
     output:
         matrix="results/data/{dataset}/{variant}/matrix.npy",
         genes="results/data/{dataset}/{variant}/genes.txt",

@@ -5,7 +5,7 @@ rule figures:
     input:
         epochs="results/{study}/tables/epochs.csv",
         runs="results/{study}/tables/runs.csv",
-        code=ANALYSIS_CODE,
+        code=PLOT_CODE,
     output:
         png=report(
             "results/{study}/figures/{study}.png",

@@ -60,7 +60,7 @@ rule embedding:
         latents=study_latents,
         samples=study_samples,
         phenotype=study_phenotype,
-        code=ANALYSIS_CODE,
+        code=PLOT_CODE,
     output:
         png=report(
             "results/{study}/figures/{study}_embedding.png",

@@ -92,7 +92,9 @@ def convergence(val_loss, window: int = PLATEAU_WINDOW,
 
 def summarise(epochs: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     conditions = [a for a in axes if a != "seed"]
-    grouped = epochs.groupby([*conditions, "epoch"], sort=True)[list(SUMMARISED)]
+    # A diverged run's last epoch is non-finite: count it as missing, not as an infinite mean.
+    finite = epochs.replace([np.inf, -np.inf], np.nan)
+    grouped = finite.groupby([*conditions, "epoch"], sort=True)[list(SUMMARISED)]
     summary = grouped.agg(["mean", "std", "count"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
     return summary.reset_index()

@@ -15,6 +15,11 @@ INIT_NAMES = ("default", "uniform", "normal", "xavier_normal", "xavier_uniform")
 INIT_LAYERS = ("hidden", "all")
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
+# The parts every model's loss returns (mmd: InfoVAE only), and the columns of metrics.csv
+# after the run's axis values. `lr_epoch` is the scheduled rate of that epoch, not the `lr` axis.
+LOSS_PARTS = ("loss", "recon", "kld", "mmd")
+METRIC_COLUMNS = ("epoch", *(f"{split}_{part}" for split in ("train", "val")
+                             for part in LOSS_PARTS), "lr_epoch", "seconds")
 DISPLAY_NAMES = {"vanilla": "VanillaVAE", "iwae": "IWAE", "infovae": "InfoVAE",
                  "logcosh": "LogCoshVAE"}
 
@@ -103,6 +108,9 @@ class RunConfig:
             bad("hidden", "must be a non-empty list of positive integers")
         if not isinstance(self.save_latent, bool):
             bad("save_latent", "must be true or false")
+        clashing = sorted(set(self.axes) & set(METRIC_COLUMNS))
+        if clashing:
+            bad("axes", f"name metric column(s) {clashing}; rename the axis")
         if not (self.grad_clip in ("auto", None)
                 or (isinstance(self.grad_clip, int | float) and self.grad_clip > 0)):
             bad("grad_clip", "must be 'auto', null or a positive number")

@@ -485,7 +485,7 @@ class Preprocessed:
     summary: dict
 
 
-def preprocess(expr: pd.DataFrame, top_k: int, na_policy: str = "drop_genes",
+def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_genes",
                duplicates: str = "drop", variability: str = "mean_ad", scaling: str = "minmax",
                scale_fit: str = "all") -> Preprocessed:
     """Genes x samples expression -> samples x top_k genes, scaled per gene.

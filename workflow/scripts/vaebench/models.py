@@ -252,7 +252,6 @@ class LogCoshVAE(VAE):
 MODELS: dict[str, type[VAE]] = {
     cls.name: cls for cls in (VanillaVAE, IWAE, InfoVAE, LogCoshVAE)
 }
-LOSS_PARTS = ("loss", "recon", "kld", "mmd")
 
 
 def build_model(name: str, n_genes: int, latent: int, hidden: list[int], output: str,

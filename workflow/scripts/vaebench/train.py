@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .config import ConfigError, RunConfig
+from .config import LOSS_PARTS, METRIC_COLUMNS, ConfigError, RunConfig
 from .data import (
     Preprocessed,
     apply_scaler,
@@ -45,8 +45,10 @@ from .data import (
     write_atomic,
 )
 from .inits import apply_init
-from .models import LOSS_PARTS, build_model
+from .models import build_model
 
+# What preprocessing decided, copied from its summary into every run.json.
+PREPROCESSING_CHOICES = ("top_k", "variability", "na_policy", "duplicates", "genes_sha256")
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
 
 
@@ -151,6 +153,12 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
     kld_weight = cfg.batch_size / n_train  # M_N, also for validation (models.md §1.6, §8.1)
     n_batches = n_train // cfg.batch_size if cfg.drop_last else math.ceil(n_train / cfg.batch_size)
     val_batch = cfg.val_batch_size or len(x_val)
+    # BatchNorm (training) and InfoVAE's B(B-1) cannot take a batch of one sample.
+    for key, size, n in (("batch_size", cfg.batch_size, n_train if not cfg.drop_last else 0),
+                         ("val_batch_size", val_batch, len(x_val))):
+        if size == 1 or (n and n % size == 1):
+            raise ConfigError(f"{key}={size} with {n or size} samples leaves a batch of one "
+                              f"sample; choose another {key}")
 
     rows: list[dict] = []
     status, stop_reason, error = "ok", f"completed {cfg.epochs} epochs", None
@@ -183,7 +191,7 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
             status, stop_reason, error = "failed", f"out of memory in epoch {epoch}", str(err)
             break
         row = {**cfg.axes, "epoch": epoch, **_epoch_row("train", train_sums, n_batches),
-               **_epoch_row("val", val_sums, n_val_batches), "lr": lr,
+               **_epoch_row("val", val_sums, n_val_batches), "lr_epoch": lr,
                "seconds": time.perf_counter() - epoch_start}
         rows.append(row)
         if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])) \
@@ -221,8 +229,8 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
                      "init_layers_touched": init_touched, "n_batches_per_epoch": n_batches,
                      "val_batch_size": val_batch},
         "data": {"n_train": n_train, "n_val": len(x_val), "n_genes": n_genes,
-                 "genes_sha256": data.summary.get("genes_sha256"), "scaling": scaling,
-                 "scale_fit": data.summary.get("scale_fit", "all")},
+                 **{key: data.summary.get(key) for key in PREPROCESSING_CHOICES},
+                 "scaling": scaling, "scale_fit": data.summary.get("scale_fit", "all")},
         "device": _describe_device(device),
         "versions": _versions(),
         "wall_seconds": time.perf_counter() - started,
@@ -263,8 +271,7 @@ def _versions() -> dict:
 
 def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path) -> None:
     """metrics.csv (one row per epoch, axis values as columns) and run.json, each atomically."""
-    columns = [*record["config"]["axes"], "epoch",
-               *(f"{s}_{p}" for s in ("train", "val") for p in LOSS_PARTS), "lr", "seconds"]
+    columns = [*record["config"]["axes"], *METRIC_COLUMNS]
     metrics_path, run_json_path = Path(metrics_path), Path(run_json_path)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(metrics_path, pd.DataFrame(rows, columns=columns).to_csv(index=False))
