@@ -5,13 +5,15 @@
 PYTHON ?= python3
 VENV := .venv
 CORES ?= 2
+# Where pip finds torch; e.g. https://download.pytorch.org/whl/cpu for the CPU-only build.
+TORCH_INDEX ?=
 
 .PHONY: run test test-slurm report lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: an unpinned resolve would pull several GB of CUDA wheels.
-	$(VENV)/bin/pip install --quiet torch==2.13.0
+	$(VENV)/bin/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(VENV)/bin/pip install --quiet -e '.[workflow,dev]'
 	touch $@
 
