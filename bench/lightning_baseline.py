@@ -188,7 +188,7 @@ class EpochTimer(L.Callback):
             self._t0 = None
 
 
-def _fit(
+def time_baseline(
     x_train: torch.Tensor,
     x_val: torch.Tensor,
     hidden: Sequence[int],
@@ -199,6 +199,11 @@ def _fit(
     lr: float = 1e-3,
     seed: int = 0,
 ) -> list[float]:
+    """Train the Lightning baseline for ``epochs`` epochs; return seconds per epoch for every
+    epoch after the first (warm-up) one, i.e. ``epochs - 1`` values.  Each value covers the
+    training pass, the validation pass and Lightning's per-epoch overhead."""
+    if epochs < 2:
+        raise ValueError("epochs must be >= 2 (the first epoch is warm-up and is dropped)")
     L.seed_everything(seed, workers=True, verbose=False)
     train_loader = DataLoader(
         ExpressionDataset(x_train), batch_size=batch_size, shuffle=True, drop_last=True
@@ -226,24 +231,7 @@ def _fit(
         warnings.filterwarnings("ignore", category=UserWarning, module="lightning")
         warnings.filterwarnings("ignore", message=".*num_workers.*")
         trainer.fit(experiment, train_loader, val_loader)
-    return timer.times
-
-
-def time_baseline(
-    x_train: torch.Tensor,
-    x_val: torch.Tensor,
-    hidden: Sequence[int],
-    latent: int,
-    batch_size: int,
-    epochs: int,
-) -> list[float]:
-    """Train the Lightning baseline for ``epochs`` epochs; return seconds per epoch for every
-    epoch after the first (warm-up) one, i.e. ``epochs - 1`` values.  Each value covers the
-    training pass, the validation pass and Lightning's per-epoch overhead."""
-    if epochs < 2:
-        raise ValueError("epochs must be >= 2 (the first epoch is warm-up and is dropped)")
-    times = _fit(x_train, x_val, hidden, latent, batch_size, epochs)
-    return times[1:]
+    return timer.times[1:]
 
 
 # --------------------------------------------------------------------------------------------
