@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from vaebench import data, inits, models, train
-from vaebench.config import INIT_NAMES, MODEL_NAMES, OPTIMIZER_NAMES, RunConfig
+from vaebench.config import INIT_NAMES, MODEL_NAMES, MODEL_OPTIONS, OPTIMIZER_NAMES, RunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
@@ -48,3 +48,14 @@ def test_schema_model_params_defaults_are_the_model_defaults():
         options = SCHEMA["properties"]["model_params"]["properties"][name]["properties"]
         for key, spec in options.items():
             assert spec["default"] == signature[key].default, (name, key)
+
+
+def test_model_options_are_the_model_classes_keyword_arguments():
+    import inspect
+
+    base = set(inspect.signature(models.VAE.__init__).parameters)
+    for name, cls in models.MODELS.items():
+        own = set(inspect.signature(cls.__init__).parameters) - base
+        assert own == set(MODEL_OPTIONS[name]), name
+        schema = SCHEMA["properties"]["model_params"]["properties"][name].get("properties", {})
+        assert set(schema) == own, name

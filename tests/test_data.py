@@ -175,8 +175,8 @@ def test_duplicates_first_and_mean(expr, policy, dup_values, genes):
 
 
 def test_duplicates_drop_removes_every_copy(expr):
-    with pytest.raises(DataError, match="top_k=7 but only 6 of 9 genes remain"):
-        preprocess(expr, top_k=7)
+    with pytest.raises(DataError, match="tiny.tsv: top_k=7 but only 6 of 9 genes remain"):
+        preprocess(expr, top_k=7, source="tiny.tsv")
 
 
 def test_minmax_and_zscore_per_gene(expr):

@@ -34,8 +34,10 @@ def expected_bounds(name, fan_in, fan_out):
 @pytest.mark.parametrize("name", sorted(INITS))
 def test_distribution_of_touched_weights(name):
     model = fresh()
+    before = model.encoder[0][0].weight.detach().clone()
     apply_init(model, name, "hidden")
     w = model.encoder[0][0].weight  # [H x G]
+    assert not torch.equal(w, before)  # redrawn, even "default" (same law as at construction)
     mean, std = expected_bounds(name, G, H)
     assert w.mean().item() == pytest.approx(mean, abs=0.02 * max(std, 0.05))
     assert w.std().item() == pytest.approx(std, rel=0.02)

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from vaebench.config import ConfigError
 from vaebench.models import MODELS, build_model
 
 B, G, D, S = 12, 30, 4, 5
@@ -35,6 +36,8 @@ def test_forward_shapes_and_loss_parts(name):
     x = torch.rand(B, G)
     out = model(x)
     assert out["mu"].shape == out["log_var"].shape == (B, D)
+    samples = (S,) if name == "iwae" else ()  # IWAE decodes S = 5 samples of z per input
+    assert out["recon"].shape == (B, *samples, G) and out["z"].shape == (B, *samples, D)
     parts = model.loss(x, out, kld_weight=0.1)
     assert {"loss", "recon", "kld"} <= set(parts)
     assert ("mmd" in parts) == (name == "infovae")
@@ -48,6 +51,7 @@ def test_vanilla_matches_reference():
     recons = F.mse_loss(out["recon"], x)
     kld = reference_kld(out["mu"], out["log_var"])
     torch.testing.assert_close(got["loss"], recons + 0.3 * kld)
+    torch.testing.assert_close(got["recon"], recons)
     torch.testing.assert_close(got["kld"], kld)
 
 
@@ -69,6 +73,7 @@ def test_iwae_antixk_matches_reference():
     loss, recon = reference_iwae(x, out["recon"], out["mu"], out["log_var"], 0.2)
     torch.testing.assert_close(got["loss"], loss)
     torch.testing.assert_close(got["recon"], recon)
+    torch.testing.assert_close(got["kld"], reference_kld(out["mu"], out["log_var"]))
 
 
 def test_iwae_burda_is_the_importance_weighted_bound_with_detached_weight_gradient():
@@ -114,8 +119,9 @@ def reference_infovae_loss(x, recons, mu, log_var, z, prior_z, kld_weight, kerne
     bias_corr = x.size(0) * (x.size(0) - 1)
     recons_loss = F.mse_loss(recons, x)
     kld_loss = reference_kld(mu, log_var)
-    return (beta * recons_loss + (1.0 - alpha) * kld_weight * kld_loss
+    loss = (beta * recons_loss + (1.0 - alpha) * kld_weight * kld_loss
             + (alpha + reg_weight - 1.0) / bias_corr * mmd)
+    return {"loss": loss, "recon": recons_loss, "kld": kld_loss, "mmd": mmd / bias_corr}
 
 
 @pytest.mark.parametrize("kernel", ["imq", "rbf"])
@@ -128,7 +134,11 @@ def test_infovae_matches_reference(kernel):
     prior_z = torch.randn_like(out["z"])
     ref = reference_infovae_loss(x, out["recon"], out["mu"], out["log_var"], out["z"], prior_z,
                                  0.25, kernel)
-    torch.testing.assert_close(got["loss"], ref, rtol=1e-5, atol=1e-5)
+    for part in ("loss", "recon", "kld", "mmd"):
+        torch.testing.assert_close(got[part], ref[part], rtol=1e-5, atol=1e-5)
+    # The recorded parts recompose the loss with the model's weights.
+    torch.testing.assert_close(got["loss"], 10.5 * got["recon"] + 10.0 * 0.25 * got["kld"]
+                               + 100.0 * got["mmd"])
 
 
 def test_infovae_mmd_memory_is_quadratic_not_cubic():
@@ -153,6 +163,7 @@ def test_logcosh_matches_reference_and_is_finite_where_reference_overflows():
     ref_recon = (1.0 / alpha) * ref_recon.mean()
     ref = ref_recon + beta * 0.5 * reference_kld(out["mu"], out["log_var"])
     torch.testing.assert_close(got["loss"], ref)
+    torch.testing.assert_close(got["recon"], ref_recon)
 
     # z-scored data: residuals below -4.44 SD overflow the reference's exp in float32.
     big = {**out, "recon": x - 6.0}
@@ -163,11 +174,11 @@ def test_logcosh_matches_reference_and_is_finite_where_reference_overflows():
 
 
 def test_unknown_model_and_bad_params_name_the_problem():
-    with pytest.raises(ValueError, match="unknown model 'vqvae'.*vanilla"):
+    with pytest.raises(ConfigError, match="unknown model 'vqvae'.*vanilla"):
         build_model("vqvae", G, D, [16], "sigmoid")
-    with pytest.raises(ValueError, match="bad model_params for 'iwae'"):
+    with pytest.raises(ConfigError, match="bad model_params for 'iwae'"):
         build_model("iwae", G, D, [16], "sigmoid", {"samples": 3})
-    with pytest.raises(ValueError, match="alpha must be <= 0"):
+    with pytest.raises(ConfigError, match="alpha must be <= 0"):
         build_model("infovae", G, D, [16], "sigmoid", {"alpha": 1.0})
 
 

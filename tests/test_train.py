@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -104,10 +105,37 @@ def test_run_json_records_settings_versions_and_device(data, tmp_path):
     ("lr", "1e-3", "lr='1e-3' must be a number"),
     ("lr", -0.1, "lr=-0.1 must be a positive number"),
     ("hidden", [], "hidden=\\[\\] must be a non-empty list"),
+    ("early_stopping", "yes", "early_stopping='yes' must be true or false"),
+    ("val_batch_size", 0, "val_batch_size=0 must be null or a positive integer"),
+    ("model_params", {"samples": 3}, "has 'samples', not an option of model 'vanilla'"),
 ])
 def test_bad_run_config_names_key_and_value(key, value, message):
     with pytest.raises(ConfigError, match=message):
         RunConfig.from_dict({key: value}, source="run.yaml")
+
+
+@pytest.mark.parametrize("model_params,message", [
+    ({"objective": "bogus"}, "has objective='bogus'; choose one of antixk, burda"),
+    ({"num_samples": "five"}, "has num_samples='five', which must be a number"),
+    ({"alpha": 1.0}, "has 'alpha', not an option of model 'iwae'"),
+])
+def test_bad_model_params_name_the_option(model_params, message):
+    with pytest.raises(ConfigError, match=f"run.yaml: model_params=.*{message}"):
+        RunConfig.from_dict({"model": "iwae", "model_params": model_params}, source="run.yaml")
+
+
+def test_bad_yaml_and_missing_preprocessed_files_are_named(data, tmp_path, capsys):
+    write_dataset(data, tmp_path / "data")
+    (tmp_path / "bad.yaml").write_text("model: [vanilla\n")
+    (tmp_path / "data" / "summary.json").unlink()
+    (tmp_path / "good.yaml").write_text(yaml.safe_dump(SMALL))
+    for config_file, message in (("bad.yaml", "bad.yaml is not valid YAML"),
+                                 ("good.yaml", "preprocessed file not found: .*summary.json")):
+        code = main(["train", "--config", str(tmp_path / config_file), "--data",
+                     str(tmp_path / "data"), "--out-dir", str(tmp_path / "run")])
+        assert code == 2
+        assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
 
 
 def test_unknown_key_and_missing_file_are_named(tmp_path, capsys):
@@ -136,3 +164,11 @@ def test_save_latent_writes_the_encoder_means_of_every_sample(data, tmp_path):
     _, _, again = fit(config(epochs=2, save_latent=True), data)
     np.testing.assert_array_equal(latent, again)
     assert fit(config(epochs=2), data)[2] is None
+
+
+def test_running_out_of_memory_is_a_failed_run_not_a_crash(data):
+    # 10^9 importance samples ask the CPU allocator for terabytes in the first step: it refuses.
+    rows, record = train_run(config(model="iwae", model_params={"num_samples": 10**9}), data)
+    assert record["status"] == "failed" and rows == []
+    assert record["stop_reason"] == "out of memory in epoch 1"
+    assert "can't allocate memory" in record["error"]

@@ -36,7 +36,7 @@ def _preprocess(args) -> None:
 
     prep = preprocess(read_xena(args.input), args.top_k, na_policy=args.na_policy,
                       duplicates=args.duplicates, variability=args.variability,
-                      scaling=args.scaling, scale_fit=args.scale_fit)
+                      scaling=args.scaling, scale_fit=args.scale_fit, source=args.input)
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     save_preprocessed(prep, *preprocessed_paths(args.out_dir))
     print(f"{prep.x.shape[0]} samples x {prep.x.shape[1]} genes -> {args.out_dir}")
@@ -51,6 +51,11 @@ def _train(args) -> None:
         values = yaml.safe_load(Path(args.config).read_text()) or {}
     except FileNotFoundError:
         raise ConfigError(f"run config file not found: {source}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source} is not valid YAML: {err}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: expected a mapping of run settings, found "
+                          f"{type(values).__name__}")
     cfg = RunConfig.from_dict(values, source=source)
     out = Path(args.out_dir)
     record = run(cfg, load_preprocessed(*preprocessed_paths(args.data)),

@@ -15,6 +15,15 @@ INIT_NAMES = ("default", "uniform", "normal", "xavier_normal", "xavier_uniform")
 INIT_LAYERS = ("hidden", "all")
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
+# Each model's own options (`model_params`): the allowed values of a choice, or None for a number.
+# They are the keyword arguments of the model classes (tests/test_config.py checks it).
+MODEL_OPTIONS: dict[str, dict[str, tuple | None]] = {
+    "vanilla": {},
+    "iwae": {"num_samples": None, "objective": ("antixk", "burda")},
+    "infovae": {"alpha": None, "beta": None, "reg_weight": None, "kernel": ("imq", "rbf"),
+                "latent_var": None},
+    "logcosh": {"alpha": None, "beta": None},
+}
 # The parts every model's loss returns (mmd: InfoVAE only), and the columns of metrics.csv
 # after the run's axis values. `lr_epoch` is the scheduled rate of that epoch, not the `lr` axis.
 LOSS_PARTS = ("loss", "recon", "kld", "mmd")
@@ -106,11 +115,32 @@ class RunConfig:
             bad("weight_decay", "must be >= 0")
         if not self.hidden or not all(isinstance(h, int) and h > 0 for h in self.hidden):
             bad("hidden", "must be a non-empty list of positive integers")
-        if not isinstance(self.save_latent, bool):
-            bad("save_latent", "must be true or false")
+        for key in ("save_latent", "early_stopping", "drop_last"):
+            if not isinstance(getattr(self, key), bool):
+                bad(key, "must be true or false")
+        for key in ("threads", "val_batch_size"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                bad(key, "must be null or a positive integer")
+        self._validate_model_params(bad)
         clashing = sorted(set(self.axes) & set(METRIC_COLUMNS))
         if clashing:
             bad("axes", f"name metric column(s) {clashing}; rename the axis")
         if not (self.grad_clip in ("auto", None)
                 or (isinstance(self.grad_clip, int | float) and self.grad_clip > 0)):
             bad("grad_clip", "must be 'auto', null or a positive number")
+
+    def _validate_model_params(self, bad) -> None:
+        if not isinstance(self.model_params, dict):
+            bad("model_params", "must be a mapping of the model's options")
+        options = MODEL_OPTIONS[self.model]
+        for key, value in self.model_params.items():
+            if key not in options:
+                bad("model_params", f"has {key!r}, not an option of model {self.model!r} "
+                    f"(its options: {', '.join(options) or 'none'})")
+            allowed = options[key]
+            if allowed is not None and value not in allowed:
+                bad("model_params", f"has {key}={value!r}; choose one of {', '.join(allowed)}")
+            if allowed is None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                bad("model_params", f"has {key}={value!r}, which must be a number")

@@ -487,8 +487,10 @@ class Preprocessed:
 
 def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_genes",
                duplicates: str = "drop", variability: str = "mean_ad", scaling: str = "minmax",
-               scale_fit: str = "all") -> Preprocessed:
+               scale_fit: str = "all", source: str = "the input") -> Preprocessed:
     """Genes x samples expression -> samples x top_k genes, scaled per gene.
+
+    `source` names the input (its file) in error messages.
 
     Steps, in this order:
     1. duplicates: gene ids that occur more than once in the input are resolved. "drop" (default,
@@ -522,14 +524,16 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
     values, genes = _apply_na_policy(values, genes, na_policy, summary)
     if len(genes) < top_k:
         raise DataError(
-            f"top_k={top_k} but only {len(genes)} of {summary['input_genes']} genes remain "
+            f"{source}: top_k={top_k} but only {len(genes)} of {summary['input_genes']} genes "
+            "remain "
             f"({summary['duplicate_rows_removed']} rows removed by duplicates={duplicates!r}, "
             f"{summary['genes_dropped_na']} genes with NA dropped by na_policy={na_policy!r})")
 
     spread = _variability(values, variability)
     if not np.isfinite(spread).all():
         bad = int(np.flatnonzero(~np.isfinite(spread))[0])
-        raise DataError(f"gene {genes[bad]!r} has infinite values; cannot rank variability")
+        raise DataError(f"{source}: gene {genes[bad]!r} has infinite values; "
+                        "cannot rank variability")
     # lexsort: last key is primary. Decreasing variability, then gene id.
     order = np.lexsort((genes.astype(str), -spread))[:top_k]
     x = np.ascontiguousarray(values[order].T)
@@ -651,8 +655,10 @@ def load_preprocessed(matrix_path, genes_path=None, samples_path=None,
                       summary_path=None) -> Preprocessed:
     """Read what save_preprocessed wrote. A path left None gives an empty list / dict."""
     matrix_path = Path(matrix_path)
-    if not matrix_path.is_file():
-        raise DataError(f"preprocessed matrix not found: {matrix_path}")
+    for path in (matrix_path, genes_path, samples_path, summary_path):
+        if path is not None and not Path(path).is_file():
+            raise DataError(f"preprocessed file not found: {path} (run `vaebench preprocess` "
+                            "or the workflow's preprocess rule to make it)")
     x = np.load(matrix_path)
     if x.ndim != 2 or x.dtype != np.float32:
         raise DataError(f"{matrix_path}: expected a 2-D float32 matrix, found {x.ndim}-D {x.dtype}")

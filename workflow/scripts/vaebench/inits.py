@@ -15,7 +15,7 @@ import math
 
 from torch import nn
 
-from .config import INIT_LAYERS
+from .config import INIT_LAYERS, ConfigError
 
 INITS = {
     "default": lambda w: nn.init.kaiming_uniform_(w, a=math.sqrt(5)),
@@ -29,7 +29,7 @@ INITS = {
 def target_layers(model: nn.Module, layers: str) -> dict[str, nn.Linear]:
     """The Linear layers an init touches, by qualified name (e.g. 'encoder.0.0')."""
     if layers not in INIT_LAYERS:
-        raise ValueError(f"unknown init_layers {layers!r}; choose one of {', '.join(INIT_LAYERS)}")
+        raise ConfigError(f"unknown init_layers {layers!r}; choose one of {', '.join(INIT_LAYERS)}")
     linears = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
     if layers == "all":
         return linears
@@ -39,7 +39,7 @@ def target_layers(model: nn.Module, layers: str) -> dict[str, nn.Linear]:
 def apply_init(model: nn.Module, name: str, layers: str = "hidden") -> list[str]:
     """Re-initialise the weights of the chosen layers in place; returns their names."""
     if name not in INITS:
-        raise ValueError(f"unknown init {name!r}; known inits: {', '.join(INITS)}")
+        raise ConfigError(f"unknown init {name!r}; known inits: {', '.join(INITS)}")
     touched = target_layers(model, layers)
     for module in touched.values():
         INITS[name](module.weight)

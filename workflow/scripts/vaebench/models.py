@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .config import ConfigError
+
 # A private op of torch's CPU build: fall back to nn.Linear's path wherever it is missing.
 ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
@@ -81,7 +83,7 @@ class VAE(nn.Module):
     def __init__(self, n_genes: int, latent: int, hidden: list[int], output: str = "sigmoid"):
         super().__init__()
         if output not in ("sigmoid", "linear"):
-            raise ValueError(f"output must be 'sigmoid' or 'linear', got {output!r}")
+            raise ConfigError(f"output must be 'sigmoid' or 'linear', got {output!r}")
         widths = [n_genes, *hidden]
         self.encoder = nn.Sequential(*(_block(a, b) for a, b in zip(widths, widths[1:])))
         self.fc_mu = Linear(hidden[-1], latent)
@@ -145,7 +147,7 @@ class IWAE(VAE):
                  objective="antixk"):
         super().__init__(n_genes, latent, hidden, output)
         if objective not in ("antixk", "burda"):
-            raise ValueError(f"iwae objective must be 'antixk' or 'burda', got {objective!r}")
+            raise ConfigError(f"iwae objective must be 'antixk' or 'burda', got {objective!r}")
         self.num_samples = num_samples
         self.objective = objective
 
@@ -187,6 +189,10 @@ class InfoVAE(VAE):
     kernel entries of k(p,p) + k(z,z) - 2 k(p,z) with p ~ N(0, I). The RBF kernel keeps the
     reference's full-matrix means and bandwidth (it is effectively no regularisation; §1.4).
     Kernels come from pairwise squared distances: O(B^2) memory, not the reference's O(B^2 D).
+
+    The recorded part `mmd` is MMD / (B (B - 1)), the term as it enters the loss before its
+    weight (alpha + reg_weight - 1): for IMQ the unbiased estimate of MMD^2, comparable between
+    batch sizes (training batches and the whole validation set).
     """
 
     name = "infovae"
@@ -196,9 +202,9 @@ class InfoVAE(VAE):
                  reg_weight=110.0, kernel="imq", latent_var=2.0):
         super().__init__(n_genes, latent, hidden, output)
         if alpha > 0:
-            raise ValueError(f"infovae alpha must be <= 0 (as the reference asserts), got {alpha}")
+            raise ConfigError(f"infovae alpha must be <= 0 (as the reference asserts), got {alpha}")
         if kernel not in ("imq", "rbf"):
-            raise ValueError(f"infovae kernel must be 'imq' or 'rbf', got {kernel!r}")
+            raise ConfigError(f"infovae kernel must be 'imq' or 'rbf', got {kernel!r}")
         self.alpha, self.beta, self.reg_weight = alpha, beta, reg_weight
         self.kernel, self.latent_var = kernel, latent_var
 
@@ -221,9 +227,9 @@ class InfoVAE(VAE):
         batch = x.shape[0]
         recon = F.mse_loss(out["recon"], x)
         kld = kl_per_sample(out["mu"], out["log_var"]).mean()
-        mmd = self.mmd(out["z"])
+        mmd = self.mmd(out["z"]) / (batch * (batch - 1))
         loss = (self.beta * recon + (1.0 - self.alpha) * kld_weight * kld
-                + (self.alpha + self.reg_weight - 1.0) / (batch * (batch - 1)) * mmd)
+                + (self.alpha + self.reg_weight - 1.0) * mmd)
         return {"loss": loss, "recon": recon, "kld": kld, "mmd": mmd}
 
 
@@ -258,8 +264,8 @@ def build_model(name: str, n_genes: int, latent: int, hidden: list[int], output:
                 params: dict | None = None) -> VAE:
     """Registry lookup; `params` are the model's own options (e.g. IWAE num_samples)."""
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
     try:
         return MODELS[name](n_genes, latent, list(hidden), output, **(params or {}))
     except TypeError as err:
-        raise ValueError(f"bad model_params for {name!r}: {params} ({err})") from None
+        raise ConfigError(f"bad model_params for {name!r}: {params} ({err})") from None

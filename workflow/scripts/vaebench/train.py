@@ -94,6 +94,11 @@ def _stack_parts(parts: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.stack([parts.get(p, nan).detach() for p in LOSS_PARTS])
 
 
+def _out_of_memory(err: RuntimeError) -> bool:
+    """CUDA raises OutOfMemoryError; torch's CPU allocator a plain RuntimeError."""
+    return isinstance(err, torch.OutOfMemoryError) or "can't allocate memory" in str(err)
+
+
 def _non_finite_params(model: torch.nn.Module) -> bool:
     # A sum is non-finite iff some element is (or the weights are ~1e38: diverged all the same).
     sums = torch.stack([p.detach().sum() for p in model.parameters()])
@@ -187,7 +192,9 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
                 for b in range(n_val_batches):
                     x = x_val[b * val_batch:(b + 1) * val_batch]
                     val_sums += _stack_parts(model.loss(x, model(x), kld_weight))
-        except torch.OutOfMemoryError as err:
+        except RuntimeError as err:
+            if not _out_of_memory(err):
+                raise
             status, stop_reason, error = "failed", f"out of memory in epoch {epoch}", str(err)
             break
         row = {**cfg.axes, "epoch": epoch, **_epoch_row("train", train_sums, n_batches),
@@ -250,7 +257,9 @@ def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int,
                 chunk = torch.as_tensor(np.ascontiguousarray(x[start:start + batch]),
                                         device=device)
                 out[start:start + batch] = model.encode(chunk)[0].float().cpu().numpy()
-    except torch.OutOfMemoryError:
+    except RuntimeError as err:
+        if not _out_of_memory(err):
+            raise
         out[:] = np.nan
     return out
 
