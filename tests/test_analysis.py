@@ -13,6 +13,7 @@ from vaebench.analysis import (
     convergence,
     divergence,
     holm,
+    matched_rank_biserial,
     pairwise,
     run_table,
     score_latents,
@@ -96,14 +97,20 @@ def test_holm_matches_the_textbook_example():
     np.testing.assert_allclose(adjusted, [0.06, 0.04, np.nan, 0.06, 0.06])
 
 
-def test_same_distribution_gives_no_significant_difference_in_most_seeds():
-    # Four inits drawn from one distribution (with a shared per-seed offset, as a shared split
-    # gives): after Holm, a model's family should show any difference in ~<= 5% of repeats.
+@pytest.mark.parametrize("paired", [True, False])
+def test_same_distribution_gives_no_significant_difference_in_most_seeds(paired):
+    # Four inits drawn from one distribution; paired: with a shared per-seed offset, as a shared
+    # split gives (Wilcoxon); unpaired: each init with seeds of its own (Mann-Whitney). After
+    # Holm, a model's family should show any difference in <= 5% of repeats.
     families, false = 0, 0
     for repeat in range(50):
-        pairs = pairwise(init_study(np.random.default_rng(repeat), paired_noise=1.0), AXES,
-                         ["init"], ["final_val_loss"])
-        assert pairs["paired"].all() and (pairs["test"] == "Wilcoxon signed-rank").all()
+        runs = init_study(np.random.default_rng(repeat), paired_noise=1.0)
+        if not paired:
+            runs["seed"] += 100 * runs["init"].map({"default": 0, "normal": 1, "uniform": 2,
+                                                    "xavier": 3})
+        pairs = pairwise(runs, AXES, ["init"], ["final_val_loss"])
+        expected = "Wilcoxon signed-rank" if paired else "Mann-Whitney U"
+        assert (pairs["paired"] == paired).all() and (pairs["test"] == expected).all()
         per_family = pairs.groupby("model")["significant"].any()
         families += len(per_family)
         false += int(per_family.sum())
@@ -112,15 +119,29 @@ def test_same_distribution_gives_no_significant_difference_in_most_seeds():
 
 
 def test_a_planted_shift_is_found_and_only_there():
-    pairs = pairwise(init_study(np.random.default_rng(7), shift=3.0, paired_noise=1.0), AXES,
-                     ["init"], ["final_val_loss"])
-    with_shift = pairs["level_b"] == "xavier"
-    assert pairs.loc[with_shift, "significant"].all()
-    assert (pairs.loc[with_shift, "cliffs_delta"] > 0.8).all()
-    assert (pairs.loc[with_shift, "delta_ci_low"] > 0).all()
-    assert pairs.loc[with_shift, "shift"].between(2.0, 4.0).all()
-    assert not pairs.loc[~with_shift, "significant"].any()
-    assert (pairs["p_holm"] >= pairs["p"]).all()
+    found = 0
+    for repeat in range(10):
+        pairs = pairwise(init_study(np.random.default_rng(repeat), shift=3.0, paired_noise=1.0),
+                         AXES, ["init"], ["final_val_loss"])
+        with_shift = pairs["level_b"] == "xavier"
+        found += int(pairs.loc[with_shift, "significant"].all())
+        assert (pairs.loc[with_shift, "effect"] > 0.8).all()
+        assert (pairs.loc[with_shift, "effect_ci_low"] > 0).all()
+        assert (pairs["effect_measure"] == "matched rank-biserial").all()
+        assert pairs.loc[with_shift, "shift"].between(1.5, 4.5).all()  # true shift 3
+        assert (pairs["p_holm"] >= pairs["p"]).all()
+    assert found >= 9  # each of 10 repeats: all six shifted pairs (3 per model) significant
+
+
+def test_matched_rank_biserial_is_the_signed_rank_sum_share():
+    a = np.zeros(6)
+    # differences 1, -2, 3, 4, 0 (dropped), 5: ranks 1..5, W+ = 1+3+4+5 = 13, W- = 2
+    b = np.array([1.0, -2.0, 3.0, 4.0, 0.0, 5.0])
+    assert matched_rank_biserial(a, b) == pytest.approx((13 - 2) / 15)
+    assert matched_rank_biserial(a, np.abs(b) + 1) == 1.0  # every pair larger
+    # vectorised along an axis as scipy's bootstrap calls it
+    np.testing.assert_allclose(matched_rank_biserial(np.zeros((2, 6)), np.stack([b, -b])),
+                               [11 / 15, -11 / 15])
 
 
 def test_unmatched_runs_are_compared_unpaired():
@@ -128,13 +149,20 @@ def test_unmatched_runs_are_compared_unpaired():
     a, b = rng.normal(0, 1, 12), rng.normal(2.5, 1, 15)
     result = compare(a, b, paired=False)
     assert result["test"] == "Mann-Whitney U" and result["p"] < ALPHA
-    assert result["delta_ci_low"] <= result["cliffs_delta"] <= result["delta_ci_high"]
+    assert result["effect_measure"] == "Cliff's delta"
+    assert result["effect_ci_low"] <= result["effect"] <= result["effect_ci_high"]
     # Different seeds on the two sides: no one-to-one match, so Mann-Whitney.
     runs = init_study(rng, seeds=6)
     runs.loc[runs["init"] == "xavier", "seed"] += 100
     pairs = pairwise(runs, AXES, ["init"], ["final_val_loss"])
     assert set(pairs.loc[pairs["level_b"] == "xavier", "test"]) == {"Mann-Whitney U"}
     assert set(pairs.loc[pairs["level_b"] != "xavier", "test"]) == {"Wilcoxon signed-rank"}
+
+
+def test_too_few_runs_for_a_bootstrap_interval_get_none():
+    result = compare([1.0, 2.0, 3.0], [4.0, 5.0, 6.0], paired=True)
+    assert result["effect"] == 1.0 and result["p"] == pytest.approx(0.25)
+    assert np.isnan(result["effect_ci_low"]) and np.isnan(result["effect_ci_high"])
 
 
 def test_diverged_runs_are_left_out_and_too_few_runs_are_not_tested():
@@ -204,9 +232,10 @@ def test_knn_accuracy_is_near_chance_on_shuffled_labels(clusters):
     rng = np.random.default_rng(0)
     for _ in range(3):
         scores = score_latents(x, rng.permutation(labels))
-        assert scores["knn_accuracy"] < scores["majority_baseline"] + 0.05
-        assert scores["knn_balanced_accuracy"] < 2.0 / scores["n_types"] + 0.05
-        assert abs(scores["silhouette"]) < 0.1 or scores["silhouette"] < 0
+        # kNN on shuffled labels hits about sum(p_type^2) ~ 0.06, below always-the-commonest
+        assert scores["knn_accuracy"] <= scores["majority_baseline"]
+        assert scores["knn_balanced_accuracy"] < 1.0 / scores["n_types"] + 0.04
+        assert scores["silhouette"] < 0.02
 
 
 def test_a_diverged_latent_space_scores_nan(clusters):

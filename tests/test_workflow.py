@@ -47,16 +47,24 @@ def test_lint_is_clean():
 
 def test_paper_config_plans_every_published_run(tmp_path):
     jobs = planned_jobs(tmp_path, REPO / "config" / "paper.yaml")
-    # init saves the latent means of seed 1: 4 models x 5 inits train as train_latent.
+    # init saves the latent means of all its 200 runs: they train as train_latent.
     assert jobs == {"download_xena": 1, "download_phenotype": 1, "preprocess": 2,
-                    "train": 200 + 50 + 50 + 360 - 20, "train_latent": 20, "aggregate": 4,
+                    "train": 50 + 50 + 360, "train_latent": 200, "aggregate": 4,
                     "figures": 4, "statistics": 4, "latent_scores": 1, "embedding": 1, "all": 1}
+
+
+def test_slurm_profile_bundles_the_papers_into_tens_of_jobs(tmp_path):
+    # 660 runs in bundles of the profile's group-components (20): 33 Slurm jobs, not 660.
+    done = snakemake("-n", "--directory", str(tmp_path), "--configfile",
+                     str(REPO / "config" / "paper.yaml"), "--profile", str(REPO / "profiles/slurm"))
+    bundles = re.findall(r"Group job train \(jobs", done.stdout + done.stderr)
+    assert len(bundles) == 33
 
 
 def test_default_config_plans_all_four_studies(tmp_path):
     jobs = planned_jobs(tmp_path, REPO / "config" / "config.yaml")
     assert jobs["train"] + jobs["train_latent"] == 4 * 5 * 2 + 5 * 2 + 5 * 2 + 4 * 3 * 2 * 3
-    assert jobs["train_latent"] == 4 * 5  # init, seed 1
+    assert jobs["train_latent"] == 4 * 5 * 2  # every run of init
     assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 4
     assert jobs["latent_scores"] == jobs["embedding"] == jobs["make_synthetic"] == 1
 

@@ -2,7 +2,7 @@
 
 Checks what only a real cluster shows: every output is made, training runs go to Slurm in
 bundles that each request one GPU (sacct's AllocTRES), the local rules stay local, a second
-invocation submits nothing, and a run whose output is missing is resubmitted alone.
+invocation submits nothing, and new grid points are submitted without the finished runs.
 
 The profile is used unchanged; the only overrides are a short first status check (the plugin's
 40 s default would make this test take minutes) and smaller bundles, so that the tiny config's
@@ -28,6 +28,7 @@ LIMIT = 400  # seconds per Snakemake call; a hung Snakemake ignores SIGTERM, hen
 TRAIN_RULES = ("train", "train_latent")
 # what one training run asks for, as the profile says
 RUN = yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"]["train"]
+RUN_MINUTES = eval(str(RUN["runtime"]), {"attempt": 1})  # a first attempt's time limit
 
 pytestmark = pytest.mark.slurm
 
@@ -93,7 +94,7 @@ def cluster():
         pytest.fail("no running Slurm: start one with `sudo tests/slurm/start.sh` "
                     "(or run `make test-slurm`)")
     node = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m %G"], capture_output=True,
-                          text=True, check=True).stdout.split()
+                          text=True, check=True, timeout=30).stdout.split()
     cpus, mem_mb, gres = int(node[0]), int(node[1]), node[2]
     if cpus < RUN["cpus_per_gpu"] or mem_mb < RUN["mem_mb"] or "gpu" not in gres:
         pytest.fail(f"the Slurm node ({cpus} CPUs, {mem_mb} MB, gres {gres}) cannot take a "
@@ -143,7 +144,7 @@ def test_training_is_bundled_and_each_bundle_requests_one_gpu(first_run):
         assert alloc["mem"] == f"{RUN['mem_mb']}M", row
     # the time limit is the members' runtimes added up
     limits = [row["Timelimit"] for row in training]
-    assert limits.count(hhmmss(BUNDLE * RUN["runtime"])) == runs // BUNDLE, limits
+    assert limits.count(hhmmss(BUNDLE * RUN_MINUTES)) == runs // BUNDLE, limits
 
 
 def test_only_preprocessing_and_training_go_to_slurm(first_run):
@@ -177,7 +178,7 @@ def test_new_runs_go_to_slurm_without_the_finished_ones(first_run):
     snakemake(workdir)
     slurm = wait_for_sacct(workdir, since, 1)
     assert len(slurm) == 1 and is_training(slurm[0]), slurm
-    assert slurm[0]["Timelimit"] == hhmmss(new * RUN["runtime"]), slurm
+    assert slurm[0]["Timelimit"] == hhmmss(new * RUN_MINUTES), slurm
     assert tres(slurm[0]).get("gres/gpu") == "1", slurm
     assert len(list((workdir / "results/hparam/runs").glob("**/optimizer=rmsprop/run.json"))) == new
     assert planned(workdir) == {}

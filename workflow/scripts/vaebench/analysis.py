@@ -113,6 +113,7 @@ def aggregate(metrics_paths, record_paths, axes, epochs_out, runs_out, summary_o
 
 ALPHA = 0.05  # family-wise error rate after Holm's correction
 BOOTSTRAP_RESAMPLES = 2000
+MIN_BOOTSTRAP = 5  # values (pairs, or per side) below which no bootstrap interval is given
 LOSS_OUTCOMES = ("final_val_loss", "plateau_epoch")  # compared between levels of an axis
 SENSITIVITY_OUTCOMES = ("log10_final_val_recon", "plateau_epoch")  # variance decomposition
 LATENT_OUTCOMES = ("knn_accuracy", "silhouette")
@@ -147,27 +148,44 @@ def holm(pvalues) -> np.ndarray:
 
 
 def cliffs_delta(a, b, axis: int = -1):
-    """Cliff's delta P(B > A) - P(B < A) over all pairs of values, in [-1, 1] (0: no shift).
-    Vectorised along `axis` for scipy.stats.bootstrap."""
+    """Cliff's delta P(B > A) - P(B < A) over all pairs of values, in [-1, 1] (0: no shift); the
+    rank-biserial correlation of the Mann-Whitney U test. Vectorised along `axis`."""
     a, b = np.moveaxis(np.asarray(a, float), axis, -1), np.moveaxis(np.asarray(b, float), axis, -1)
     return np.sign(b[..., None, :] - a[..., :, None]).mean(axis=(-2, -1))
+
+
+def matched_rank_biserial(a, b, axis: int = -1):
+    """The matched-pairs rank-biserial correlation (W+ - W-) / (W+ + W-) of the differences
+    b_i - a_i, in [-1, 1] (> 0: B tends to be larger): the effect size of the Wilcoxon
+    signed-rank test, with its ranks (zero differences dropped, ties averaged). Vectorised
+    along `axis`."""
+    d = np.moveaxis(np.asarray(b, float) - np.asarray(a, float), axis, -1)
+    zero = d == 0
+    # Zeros rank lowest, so the others' ranks are their ranks among the non-zero ones + #zeros.
+    ranks = np.where(zero, 0.0, stats.rankdata(np.abs(d), axis=-1) - zero.sum(-1, keepdims=True))
+    total = ranks.sum(-1)
+    signed = (np.sign(d) * ranks).sum(-1)
+    return np.divide(signed, total, out=np.zeros_like(total), where=total > 0)
 
 
 def compare(a, b, paired: bool, seed: int = 0) -> dict:
     """Two-sided rank test of B against A, an effect size and its 95% bootstrap interval.
 
     paired: Wilcoxon signed-rank test on the differences b_i - a_i (pairs share a seed, and so a
-    split and a batch order); else the Mann-Whitney U test (independent runs). The effect is
-    Cliff's delta (> 0: B tends to be larger), with a percentile bootstrap CI that resamples pairs
-    (paired) or each group (unpaired); `shift` is the median difference b_i - a_i (paired) or the
-    Hodges-Lehmann shift, the median of all differences b_j - a_i (unpaired), in the outcome's
-    units. Fewer than two values on either side: no test (NaN).
+    split and a batch order), effect = matched-pairs rank-biserial correlation; else the
+    Mann-Whitney U test (independent runs), effect = Cliff's delta. Both effects lie in [-1, 1],
+    > 0 when B tends to be larger. The percentile bootstrap CI resamples pairs (paired) or each
+    group (unpaired); with fewer than MIN_BOOTSTRAP values (pairs, or on either side) it is left
+    empty: a handful of values has too few distinct resamples for an interval that means
+    anything. `shift` is the median difference b_i - a_i (paired) or the Hodges-Lehmann shift,
+    the median of all differences b_j - a_i (unpaired), in the outcome's units. Fewer than two
+    values on either side: no test (NaN).
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
     row = {"n_a": len(a), "n_b": len(b), "median_a": np.median(a) if len(a) else np.nan,
            "median_b": np.median(b) if len(b) else np.nan, "test": "none (n < 2)",
-           "statistic": np.nan, "p": np.nan, "shift": np.nan, "cliffs_delta": np.nan,
-           "delta_ci_low": np.nan, "delta_ci_high": np.nan}
+           "statistic": np.nan, "p": np.nan, "shift": np.nan, "effect_measure": "",
+           "effect": np.nan, "effect_ci_low": np.nan, "effect_ci_high": np.nan}
     if min(len(a), len(b)) < 2:
         return row
     if paired:
@@ -178,16 +196,19 @@ def compare(a, b, paired: bool, seed: int = 0) -> dict:
         else:
             result = stats.wilcoxon(b, a, alternative="two-sided")
             row["statistic"], row["p"] = float(result.statistic), float(result.pvalue)
+        row["effect_measure"], effect = "matched rank-biserial", matched_rank_biserial
     else:
         row["test"] = "Mann-Whitney U"
         row["shift"] = float(np.median(b[None, :] - a[:, None]))
         result = stats.mannwhitneyu(b, a, alternative="two-sided")
         row["statistic"], row["p"] = float(result.statistic), float(result.pvalue)
-    row["cliffs_delta"] = float(cliffs_delta(a, b))
-    ci = stats.bootstrap((a, b), cliffs_delta, paired=paired, vectorized=True,
-                         n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
-                         rng=np.random.default_rng(seed)).confidence_interval
-    row["delta_ci_low"], row["delta_ci_high"] = float(ci.low), float(ci.high)
+        row["effect_measure"], effect = "Cliff's delta", cliffs_delta
+    row["effect"] = float(effect(a, b))
+    if min(len(a), len(b)) >= MIN_BOOTSTRAP:
+        ci = stats.bootstrap((a, b), effect, paired=paired, vectorized=True,
+                             n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
+                             rng=np.random.default_rng(seed)).confidence_interval
+        row["effect_ci_low"], row["effect_ci_high"] = float(ci.low), float(ci.high)
     return row
 
 
@@ -230,8 +251,8 @@ def pairwise(runs: pd.DataFrame, axes: list[str], compared: list[str], outcomes,
                     r["p_holm"], r["significant"] = p, bool(p < ALPHA)
                 rows += family
     columns = ["model", "axis", "outcome", "level_a", "level_b", "paired", "test", "n_a", "n_b",
-               "median_a", "median_b", "shift", "cliffs_delta", "delta_ci_low",
-               "delta_ci_high", "statistic", "p", "p_holm", "significant"]
+               "median_a", "median_b", "shift", "effect_measure", "effect", "effect_ci_low",
+               "effect_ci_high", "statistic", "p", "p_holm", "significant"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -338,10 +359,12 @@ PAIRWISE_CAPTION = (
     "(seed: same split, same batch order), the Wilcoxon signed-rank test on paired differences "
     "is used; it assumes the pairs are independent and, under no effect, the differences are "
     "symmetric about zero. Otherwise the Mann-Whitney U test, which assumes independent runs "
-    "and, under no effect, exchangeable values. Both are two-sided. Effect: Cliff's delta "
-    "P(B > A) - P(B < A) with a 95% percentile bootstrap interval "
-    f"({BOOTSTRAP_RESAMPLES} resamples, of pairs if paired); shift: median difference B - A in "
-    "the outcome's units. p_holm: Holm's correction within one model, axis and outcome, which "
+    "and, under no effect, exchangeable values. Both are two-sided. Effect, in [-1, 1], > 0 "
+    "when B tends to be larger: the matched-pairs rank-biserial correlation (W+ - W-) / "
+    "(W+ + W-) for Wilcoxon, Cliff's delta P(B > A) - P(B < A) for Mann-Whitney, with a 95% "
+    f"percentile bootstrap interval ({BOOTSTRAP_RESAMPLES} resamples, of pairs if paired; "
+    f"none with fewer than {MIN_BOOTSTRAP} runs a side, too few to resample); shift: median "
+    "difference B - A in the outcome's units. p_holm: Holm's correction within one model, axis and outcome, which "
     f"controls the family-wise error rate at {ALPHA} there (not across models or outcomes). "
     "With few seeds the smallest attainable p is large (n = 2 pairs: 0.5): read the effect "
     "sizes, not only the p-values.")
@@ -497,4 +520,6 @@ LATENT_PAIRWISE_CAPTION = (
     "The latent scores compared between levels of each studied axis within a model, and between "
     "models (matched on the other axes), with the same tests, effect sizes and Holm correction "
     "as the losses (statistics.html): Wilcoxon signed-rank where the runs pair one to one, else "
-    "Mann-Whitney U; with one seed per condition most comparisons have too few runs for a test.")
+    "Mann-Whitney U. The smallest two-sided Wilcoxon p with n pairs is 2 / 2^n (5 pairs: "
+    "0.0625, 10: 0.002), before Holm's correction: select enough seeds in save_latent for a "
+    "comparison to be able to reach significance.")
