@@ -364,7 +364,8 @@ PAIRWISE_CAPTION = (
     "(W+ + W-) for Wilcoxon, Cliff's delta P(B > A) - P(B < A) for Mann-Whitney, with a 95% "
     f"percentile bootstrap interval ({BOOTSTRAP_RESAMPLES} resamples, of pairs if paired; "
     f"none with fewer than {MIN_BOOTSTRAP} runs a side, too few to resample); shift: median "
-    "difference B - A in the outcome's units. p_holm: Holm's correction within one model, axis and outcome, which "
+    "difference B - A in the outcome's units. p_holm: Holm's correction within one model, "
+    "axis and outcome, which "
     f"controls the family-wise error rate at {ALPHA} there (not across models or outcomes). "
     "With few seeds the smallest attainable p is large (n = 2 pairs: 0.5): read the effect "
     "sizes, not only the p-values.")
