@@ -138,7 +138,7 @@ def test_default_preprocess_top_genes_and_summary(expr):
     s = prep.summary
     assert s["input_genes"] == 9 and s["input_samples"] == 6
     assert s["duplicated_ids"] == ["DUP"] and s["duplicate_rows_removed"] == 2
-    assert s["genes_dropped_na"] == 1 and s["genes_dropped_na_examples"] == ["NAGENE"]
+    assert s["genes_dropped_na"] == 1 and s["genes_dropped_na_ids"] == ["NAGENE"]
     assert s["genes_after_filtering"] == 6
     assert s["variability_cutoff"] == pytest.approx(2.0)
     assert s["scaling"] == "minmax" and s["scale_fit"] == "all" and s["scaled"]

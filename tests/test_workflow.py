@@ -46,6 +46,11 @@ def test_lint_is_clean():
 
 
 def test_paper_config_plans_every_published_run(tmp_path):
+    done = snakemake("-n", "--directory", str(tmp_path), "--configfile",
+                     str(REPO / "config" / "paper.yaml"))
+    runs = set(re.findall(r"results/(\w+)/runs/(\S+)/metrics\.csv", done.stdout + done.stderr))
+    per_study = {study: sum(1 for s, _ in runs if s == study) for study, _ in runs}
+    assert per_study == {"init": 200, "init_zscore": 50, "init_deep": 50, "hparam": 360}
     jobs = planned_jobs(tmp_path, REPO / "config" / "paper.yaml")
     # init saves the latent means of all its 200 runs: they train as train_latent.
     assert jobs == {"download_xena": 1, "download_phenotype": 1, "preprocess": 2,
@@ -82,6 +87,14 @@ def test_default_config_plans_all_four_studies(tmp_path):
      "studies.init.dataset: 'tcga' is not defined under `datasets:`"),
     (lambda c: c["studies"]["init"].update(save_latent={"seed": [3]}),
      r"studies.init.save_latent.seed: \[3\] is not among the grid's values \(1, 2\)"),
+    (lambda c: c["studies"]["init"]["figure"].update(hue="inti"),
+     r"studies.init.figure.hue: 'inti' is not an axis of the study's grid \(model, init, seed\)"),
+    (lambda c: c["studies"]["init"]["figure"].update(ylim={"vanila": 1.0}),
+     r"studies.init.figure.ylim: \['vanila'\] are not models"),
+    (lambda c: c["studies"]["hparam"]["figure"].update(x="batch_size"),
+     "studies.hparam.figure.x: 'batch_size' is not an axis"),
+    (lambda c: c["studies"]["hparam"]["grid"].update(lr=[1.0e-3, 0.001]),
+     "studies.hparam.grid: two grid points give the run model=vanilla/lr=0.001/"),
     (lambda c: c["studies"]["init"]["base"].update(lr=0.002), None),
 ])
 def test_bad_config_stops_before_any_job(tmp_path, edit, message):
@@ -176,10 +189,11 @@ def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finis
                     "latent_scores": 1, "embedding": 1, "all": 1}
 
 
-def test_adding_a_grid_value_schedules_only_the_new_runs(finished):
+@pytest.mark.parametrize("latent", [[4, 8], [8]])  # a value added; a value replaced
+def test_editing_a_grid_value_schedules_only_the_new_runs(finished, latent):
     workdir, configfile = finished
     cfg = yaml.safe_load(configfile.read_text())
-    cfg["studies"]["hparam"]["grid"]["latent"] = [4, 8]
+    cfg["studies"]["hparam"]["grid"]["latent"] = latent
     jobs = planned_jobs(workdir, write_config(workdir / "grown.yaml", cfg))
     assert jobs == {"train": 4, "aggregate": 1, "figures": 1, "statistics": 1, "all": 1}
 

@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-from vaebench.config import ConfigError, RunConfig  # noqa: E402  (needs the path above)
+from vaebench.config import MODEL_NAMES, ConfigError, RunConfig  # noqa: E402  (path above)
 
 # Defaults live in the package (RunConfig, data.preprocess); the schema documents the same
 # values, and tests/test_config.py checks that they agree. Filling them in here would let a
@@ -41,6 +41,7 @@ def expand_study(name, study):
                 f"studies.{name}.{key}: {study[key]!r} is not defined under `{where}:` "
                 f"(defined: {', '.join(config[where])})"
             )
+    check_figure(name, study)
     axes = list(study["grid"])
     runs = {}
     for values in itertools.product(*study["grid"].values()):
@@ -57,8 +58,31 @@ def expand_study(name, study):
             RunConfig.from_dict(settings, source=f"studies.{name} run {path}")
         except ConfigError as err:
             raise WorkflowError(str(err)) from None
+        if path in runs:  # e.g. lr: [0.001, 1.0e-3]
+            raise WorkflowError(f"studies.{name}.grid: two grid points give the run {path}; "
+                                "remove the repeated value")
         runs[path] = settings
     return runs
+
+
+def check_figure(name, study):
+    """The axes a study's figure names must be grid axes, and its ylim keys models: a typo
+    would otherwise fail only in the figures job, after all the training."""
+    figure = study.get("figure", {})
+    grid = list(study["grid"])
+    if figure.get("kind", "curves") == "curves":
+        named = {"hue": figure.get("hue")}
+    else:  # dots: x and y are needed (their defaults too), col is optional
+        named = {"x": figure.get("x", "latent"), "y": figure.get("y", "lr"),
+                 "col": figure.get("col")}
+    for key, axis in named.items():
+        if axis is not None and axis not in grid:
+            raise WorkflowError(f"studies.{name}.figure.{key}: {axis!r} is not an axis of the "
+                                f"study's grid ({', '.join(grid)})")
+    unknown = sorted(set(figure.get("ylim", {})) - set(MODEL_NAMES))
+    if unknown:
+        raise WorkflowError(f"studies.{name}.figure.ylim: {unknown} are not models "
+                            f"(models: {', '.join(MODEL_NAMES)})")
 
 
 def latent_selection(name, study):

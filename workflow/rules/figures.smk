@@ -13,7 +13,12 @@ rule figures:
             category="Figures",
             labels={"study": "{study}", "format": "PNG"},
         ),
-        pdf="results/{study}/figures/{study}.pdf",
+        pdf=report(
+            "results/{study}/figures/{study}.pdf",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"study": "{study}", "format": "PDF"},
+        ),
     params:
         figure=figure_settings,
     log:

@@ -68,7 +68,12 @@ rule embedding:
             category="Figures",
             labels={"study": "{study}", "format": "PNG (latent space)"},
         ),
-        pdf="results/{study}/figures/{study}_embedding.pdf",
+        pdf=report(
+            "results/{study}/figures/{study}_embedding.pdf",
+            caption="../report/embedding.rst",
+            category="Figures",
+            labels={"study": "{study}", "format": "PDF (latent space)"},
+        ),
     wildcard_constraints:
         study=latent_studies_pattern(),
     log:

@@ -563,7 +563,7 @@ def _resolve_duplicates(values: np.ndarray, genes: np.ndarray, policy: str, summ
         keep = np.flatnonzero(~duplicated)
     else:  # "first" and "mean" keep the first row of each id, in file order
         keep = np.sort(first)
-    summary.update(duplicates=policy, duplicated_ids=dup_ids[:20],
+    summary.update(duplicates=policy, duplicated_ids=[str(g) for g in dup_ids],
                    n_duplicated_ids=len(dup_ids), duplicate_rows_removed=len(genes) - len(keep))
     if len(keep) == len(genes):
         return values, genes
@@ -582,7 +582,7 @@ def _apply_na_policy(values: np.ndarray, genes: np.ndarray, policy: str, summary
     dropped = genes[has_na] if policy == "drop_genes" else genes[:0]
     summary.update(na_policy=policy, na_cells=int(na_per_gene.sum()),
                    genes_with_na=int(has_na.sum()), genes_dropped_na=len(dropped),
-                   genes_dropped_na_examples=[str(g) for g in dropped[:20]],
+                   genes_dropped_na_ids=[str(g) for g in dropped],
                    genes_after_filtering=len(genes) - len(dropped))
     if not has_na.any():
         return values, genes

@@ -30,6 +30,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .analysis import ordered  # noqa: E402
 from .config import display_name  # noqa: E402
@@ -43,13 +44,16 @@ def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure
     models = list(dict.fromkeys(epochs["model"])) if "model" in epochs else [None]
     fig, axes = plt.subplots(1, len(models), figsize=(max(4.2 * len(models), 7.0), 4.2),
                              squeeze=False, layout="constrained")
-    shown = epochs[epochs["epoch"] > 1]
-    levels = ordered(shown[hue]) if hue in shown else [None]
+    # A diverged run's last epoch is non-finite: missing for the mean, as in summary.csv.
+    shown = epochs[epochs["epoch"] > 1].replace([np.inf, -np.inf], np.nan)
+    if hue not in shown:  # a study without that axis: one line per panel
+        shown = shown.assign(**{hue: "all runs"})
+    levels = ordered(shown[hue])
     palette = sns.color_palette("colorblind", len(levels))
     for ax, model in zip(axes[0], models):
         data = shown if model is None else shown[shown["model"] == model]
         for i, level in enumerate(levels):
-            part = data if level is None else data[data[hue] == level]
+            part = data[data[hue] == level]
             stats = part.groupby("epoch")["val_loss"].agg(["mean", "std"]).reset_index()
             style = {"color": palette[i], "linestyle": LINESTYLES[i % len(LINESTYLES)],
                      "marker": MARKERS[i % len(MARKERS)], "markersize": 4,
@@ -64,6 +68,7 @@ def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure
             ax.set_ylim(bottom=min(0.0, 1.1 * means.min()), top=top)
         ax.set_title(display_name(model) if model else title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("validation loss (model objective, unitless)")
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -75,6 +80,8 @@ def curves(epochs: pd.DataFrame, hue: str, ylim: dict, title: str) -> plt.Figure
 
 
 def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure:
+    if "model" not in runs:  # the model is a base setting, not an axis: one row of panels
+        runs = runs.assign(model="")
     models = list(dict.fromkeys(runs["model"]))
     cols = ordered(runs[col]) if col in runs else [None]
     fig, axes = plt.subplots(len(models), len(cols), figsize=(3.6 * len(cols) + 1.5,
@@ -108,8 +115,8 @@ def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure
                                      linewidths=0.4)
             bad = part[~part.index.isin(ok.index)]
             ax.scatter(bad[x].map(x_pos), bad[y], marker="x", color="k", s=40, linewidths=1.5)
-            ax.set_title(f"{display_name(model)}" + (f", {col}={level}" if level else ""),
-                         fontsize=9)
+            name = display_name(model) if model else title
+            ax.set_title(name + (f", {col}={level}" if level is not None else ""), fontsize=9)
             ax.set_yscale("log")
             ax.set_xticks(range(len(x_levels)), [str(v) for v in x_levels])
             ax.grid(alpha=0.3)

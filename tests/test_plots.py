@@ -1,0 +1,47 @@
+"""The study figures from constructed tables: what the papers' figures promise."""
+
+import numpy as np
+import pandas as pd
+
+from vaebench.plots import curves, dots
+
+
+def init_epochs(diverged_seed=None):
+    """Two inits x 3 seeds x 6 epochs of a falling curve; one seed of `normal` may end at inf."""
+    rows = []
+    for init, level in (("default", 1.0), ("normal", 2.0)):
+        for seed in (1, 2, 3):
+            for epoch in range(1, 7):
+                loss = level + 10.0 / epoch + 0.01 * seed
+                if init == "normal" and seed == diverged_seed and epoch == 6:
+                    loss = np.inf
+                rows.append({"model": "vanilla", "init": init, "seed": seed, "epoch": epoch,
+                             "val_loss": loss})
+    return pd.DataFrame(rows)
+
+
+def test_curves_skip_epoch_one_take_the_configured_ylim_and_ignore_a_diverged_epoch():
+    fig = curves(init_epochs(diverged_seed=2), "init", {"vanilla": 7.5}, "init")
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"default", "normal"}
+    assert list(lines["normal"].get_xdata()) == [2, 3, 4, 5, 6]  # epoch 1 not drawn
+    # the diverged seed's inf is missing, not an infinite mean: the mean of the other two seeds
+    assert lines["normal"].get_ydata()[-1] == np.mean([2.0 + 10 / 6 + 0.01, 2.0 + 10 / 6 + 0.03])
+    assert ax.get_ylim()[1] == 7.5
+    # without a configured limit: 1.5 x the highest mean of the second half of training
+    auto = curves(init_epochs(), "init", {}, "init").axes[0]
+    assert np.isclose(auto.get_ylim()[1], 1.5 * (2.0 + 10 / 3 + 0.02))
+
+
+def test_dots_draw_diverged_runs_as_crosses_and_need_no_model_axis():
+    runs = pd.DataFrame({"lr": [1e-3, 1e-3, 1.0, 1.0], "latent": [4, 8, 4, 8],
+                         "status": ["ok", "ok", "ok", "diverged"],
+                         "final_val_recon": [0.1, 0.05, 0.2, np.nan],
+                         "convergence_epoch": [5, 7, 3, np.nan], "epochs_run": [5, 7, 3, 2]})
+    fig = dots(runs, "latent", "lr", "optimizer", "batch")
+    panel = fig.axes[0]
+    ok, crosses = panel.collections[:2]
+    assert len(ok.get_offsets()) == 3
+    np.testing.assert_array_equal(crosses.get_offsets(), [[1, 1.0]])  # latent 8, lr 1.0
+    assert panel.get_title() == "batch"
