@@ -6,8 +6,8 @@
   highest mean of the second half of training, so that a slow start does not flatten the
   curves where they converge.
 - dots (hparam study): a panel per model and `col` value; x and y axes of the grid, colour the
-  final validation reconstruction loss, size the convergence epoch; diverged or failed runs are
-  drawn as a black cross (the paper left them blank).
+  final validation reconstruction loss (one log scale per model), size the convergence epoch;
+  diverged or failed runs are drawn as a black cross (the paper left them blank).
 - embedding (studies that save latent means): a panel per model, the first run of that model
   in the save_latent selection (grid order) that finished; its encoder means of all samples
   projected on their first two principal components, one colour and marker per cancer type,
@@ -88,8 +88,6 @@ def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure
                                                               3.0 * len(models) + 0.8),
                              squeeze=False, sharex=True, sharey=True, layout="constrained")
     ok = runs[(runs["status"] == "ok") & runs["final_val_recon"].notna()]
-    positive = ok["final_val_recon"][ok["final_val_recon"] > 0]
-    norm = LogNorm(positive.min(), positive.max()) if len(positive) else None
     x_levels = ordered(runs[x])
     x_pos = {v: i for i, v in enumerate(x_levels)}
     epochs = ok["convergence_epoch"].fillna(ok["epochs_run"])
@@ -99,8 +97,12 @@ def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure
         low, high = size_range
         return 30 + 170 * (np.asarray(e, float) - low) / max(high - low, 1)
 
-    scatter = None
     for r, model in enumerate(models):
+        # One colour scale per model: their reconstruction losses differ in kind (MSE, log-cosh).
+        recon = ok.loc[ok["model"] == model, "final_val_recon"]
+        positive = recon[recon > 0]
+        norm = LogNorm(positive.min(), positive.max()) if len(positive) else None
+        scatter = None
         for c, level in enumerate(cols):
             ax = axes[r][c]
             sel = runs["model"] == model
@@ -124,14 +126,14 @@ def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure
                 ax.set_xlabel(x)
             if c == 0:
                 ax.set_ylabel(f"{y} (log scale)")
+        if scatter is not None:
+            fig.colorbar(scatter, ax=axes[r], shrink=0.9, pad=0.01,
+                         label="final val. recon. (log)")
     handles = [Line2D([], [], marker="x", color="k", linestyle="", label="diverged / failed")]
     for e in sorted({int(size_range[0]), int(size_range[1])}):
         handles.append(Line2D([], [], marker="o", color="w", markeredgecolor="k",
                               markersize=np.sqrt(size(e)), label=f"converged at epoch {e}"))
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
-    if scatter is not None:
-        fig.colorbar(scatter, ax=axes, shrink=0.6,
-                     label="final validation reconstruction loss (log scale)")
     fig.suptitle(f"{title}\ngrid of {x} x {y}; colour = reconstruction loss, size = epochs",
                  fontsize=10)
     return fig
