@@ -110,6 +110,7 @@ def test_read_xena_non_numeric_cell_names_file_line_and_sample(tmp_path):
     (XENA_TEXT.replace("LOW\t5\t5", "LOW\t5\t\t5", 1), "line 8: 8 fields"),
     (XENA_TEXT.replace("HIGH\t0", "HIGH\tinf", 1), "line 3.*infinite"),
     (XENA_TEXT.replace("HIGH\t0", "HIGH\tnan", 1), "line 3.*'nan' is not a number or NA"),
+    (XENA_TEXT.replace("HIGH\t0", "HIGH\t1_0", 1), "line 3.*'1_0' is not a number or NA"),
     (XENA_TEXT.splitlines()[0] + "\n", "no gene rows"),
 ])
 def test_read_xena_bad_files(tmp_path, text, pattern):

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -204,17 +205,17 @@ def _parse_block(rows, samples: list[str], path: Path) -> np.ndarray:
     return block
 
 
+# What pandas' C parser reads as a number here: decimal or exponent notation, inf (caught after
+# parsing). Not "nan" text (NA is the missing value) and not what only Python's float() takes
+# ("1_0", "infinity").
+_NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i:inf)")
+
+
 def _locate_bad_cell(rows, samples: list[str], path: Path, exc: Exception) -> DataError:
     """Failure path only: find the first cell that is neither `NA` nor a number."""
     for line_no, _, values in rows:
         for col, cell in enumerate(values.rstrip(b"\r\n").split(b"\t")):
-            if cell == b"NA":
-                continue
-            try:
-                ok = not np.isnan(float(cell))  # pandas rejects "nan" text; so do we
-            except ValueError:
-                ok = False
-            if not ok:
+            if cell != b"NA" and not _NUMBER.fullmatch(cell.strip()):
                 text = cell.decode("utf-8", errors="replace")
                 return DataError(f"{path}, line {line_no}, column {col + 2} (sample "
                                  f"{samples[col]}): {text[:40]!r} is not a number or NA")
