@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .config import ConfigError
+from .config import MODEL_OPTIONS, ConfigError
 
 # A private op of torch's CPU build: fall back to nn.Linear's path wherever it is missing.
 ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
@@ -146,8 +146,9 @@ class IWAE(VAE):
     def __init__(self, n_genes, latent, hidden, output="sigmoid", num_samples=5,
                  objective="antixk"):
         super().__init__(n_genes, latent, hidden, output)
-        if objective not in ("antixk", "burda"):
-            raise ConfigError(f"iwae objective must be 'antixk' or 'burda', got {objective!r}")
+        if objective not in MODEL_OPTIONS["iwae"]["objective"]:
+            raise ConfigError(f"iwae objective must be one of "
+                              f"{', '.join(MODEL_OPTIONS['iwae']['objective'])}, got {objective!r}")
         self.num_samples = num_samples
         self.objective = objective
 
@@ -203,8 +204,9 @@ class InfoVAE(VAE):
         super().__init__(n_genes, latent, hidden, output)
         if alpha > 0:
             raise ConfigError(f"infovae alpha must be <= 0 (as the reference asserts), got {alpha}")
-        if kernel not in ("imq", "rbf"):
-            raise ConfigError(f"infovae kernel must be 'imq' or 'rbf', got {kernel!r}")
+        if kernel not in MODEL_OPTIONS["infovae"]["kernel"]:
+            raise ConfigError(f"infovae kernel must be one of "
+                              f"{', '.join(MODEL_OPTIONS['infovae']['kernel'])}, got {kernel!r}")
         self.alpha, self.beta, self.reg_weight = alpha, beta, reg_weight
         self.kernel, self.latent_var = kernel, latent_var
 
