@@ -17,8 +17,12 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[workflow,dev]'
 	touch $@
 
+# Safe to run again after anything, Snakemake itself killed included: `recover` removes the
+# lock a dead Snakemake left (it refuses while one still runs here), and --rerun-incomplete
+# redoes the jobs it cut off; finished runs are kept.
 run: $(VENV)/.installed
-	$(VENV)/bin/snakemake --cores $(CORES)
+	$(VENV)/bin/vaebench recover
+	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete
 
 report: $(VENV)/.installed
 	$(VENV)/bin/snakemake --report report.html

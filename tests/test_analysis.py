@@ -1,7 +1,6 @@
 """Convergence measures, statistics between conditions and latent scores, on constructed data
 where the answer is known."""
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -69,7 +68,7 @@ def test_a_diverged_curve_has_no_convergence_measures():
 
 
 def test_run_table_adds_convergence_only_to_finished_runs(tmp_path):
-    epochs, records = [], []
+    epochs, records = [], {}
     for seed, status, curve in ((1, "ok", [4.0, 2.0, 1.0, 1.0]),
                                 (2, "diverged", [4.0, 2.0, np.nan])):
         for epoch, value in enumerate(curve, start=1):
@@ -79,10 +78,7 @@ def test_run_table_adds_convergence_only_to_finished_runs(tmp_path):
                   "best_val_loss": 1.0, "final_val_loss": curve[-1], "convergence_epoch": None,
                   "divergence_epoch": 3 if status == "diverged" else None,
                   "wall_seconds": 1.0, "device": {"type": "cpu"}}
-        path = tmp_path / f"seed={seed}" / "run.json"
-        path.parent.mkdir()
-        path.write_text(json.dumps(record))
-        records.append(path)
+        records[tmp_path / f"seed={seed}" / "run.json"] = record
     runs = run_table(records, pd.DataFrame(epochs), ["seed"]).set_index("seed")
     assert runs.loc[1, "plateau_epoch"] == 3 and runs.loc[1, "plateau_val_loss"] == 1.0
     assert np.isnan(runs.loc[2, "plateau_epoch"]) and np.isnan(runs.loc[2, "auc_val_loss"])

@@ -1,5 +1,6 @@
 # Helpers only (no rules): config validation, the run table, input and param functions.
 
+import hashlib
 import itertools
 import re
 import sys
@@ -9,8 +10,25 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-from vaebench.config import MODEL_NAMES, ConfigError, RunConfig  # noqa: E402  (path above)
+from vaebench.config import (  # noqa: E402  (path above)
+    MODEL_NAMES,
+    ConfigError,
+    RunConfig,
+    repeated_keys,
+    repeated_keys_message,
+)
 
+
+def check_repeated_keys():
+    """Snakemake's loader keeps the last of two equal keys: two studies named `a:` would become
+    one without a word. Say so, with both lines, before anything else."""
+    for path in workflow.configfiles:
+        repeated = repeated_keys(path)
+        if repeated:
+            raise WorkflowError(repeated_keys_message(path, repeated))
+
+
+check_repeated_keys()
 # Defaults live in the package (RunConfig, data.preprocess); the schema documents the same
 # values, and tests/test_config.py checks that they agree. Filling them in here would let a
 # study's `base` silently override the shared `defaults`.
@@ -159,6 +177,12 @@ def datasets_pattern(kind):
 
 
 def preprocess_input(wildcards):
+    if wildcards.source != source_id(wildcards.dataset):
+        raise WorkflowError(
+            f"results/data/{wildcards.dataset}/input-{wildcards.source}/ is the preprocessed "
+            f"data of an earlier input of dataset {wildcards.dataset!r}; its input now is "
+            f"{expression_file(wildcards.dataset)!r} (input-{source_id(wildcards.dataset)})"
+        )
     return expression_file(wildcards.dataset)
 
 
@@ -190,9 +214,18 @@ def phenotype_downloads_pattern():
     return "|".join(names) if names else "(?!)"
 
 
+def source_id(dataset):
+    """8 hex digits naming where a dataset's raw matrix comes from (its path). Preprocessed data
+    live in a folder per source, so pointing a dataset at another file (say, a broken one) and
+    back leaves the first folder, and every run trained on it, untouched: Snakemake deletes a
+    job's outputs when it starts, and reruns the jobs downstream of any file it remade."""
+    return hashlib.sha256(expression_file(dataset).encode()).hexdigest()[:8]
+
+
 def preprocessed(study):
     spec = config["studies"][study]
-    folder = f"results/data/{spec['dataset']}/{spec['preprocess']}"
+    dataset = spec["dataset"]
+    folder = f"results/data/{dataset}/input-{source_id(dataset)}/{spec['preprocess']}"
     return {
         "matrix": f"{folder}/matrix.npy",
         "genes": f"{folder}/genes.txt",
@@ -273,8 +306,13 @@ def figure_settings(wildcards):
 
 
 def all_outputs():
+    """Every table and figure, and every run's own files: Snakemake reruns no job whose outputs
+    exist because an input is missing, so a run folder deleted by hand (the README's advice
+    after a failure) comes back only if the target names it."""
     outputs = []
     for study in config["studies"]:
+        outputs += run_files(study, "metrics.csv") + run_files(study, "run.json")
+        outputs += [f"results/{study}/runs/{run}/latent.npy" for run in LATENT_RUNS[study]]
         outputs += [f"results/{study}/figures/{study}.{ext}" for ext in ("png", "pdf")]
         outputs.append(f"results/{study}/tables/statistics.html")
         if LATENT_RUNS[study]:

@@ -57,14 +57,16 @@ rule preprocess:
         expression=preprocess_input,
         code=DATA_CODE,
     output:
-        matrix="results/data/{dataset}/{variant}/matrix.npy",
-        genes="results/data/{dataset}/{variant}/genes.txt",
-        samples="results/data/{dataset}/{variant}/samples.txt",
-        summary="results/data/{dataset}/{variant}/summary.json",
+        matrix="results/data/{dataset}/input-{source}/{variant}/matrix.npy",
+        genes="results/data/{dataset}/input-{source}/{variant}/genes.txt",
+        samples="results/data/{dataset}/input-{source}/{variant}/samples.txt",
+        summary="results/data/{dataset}/input-{source}/{variant}/summary.json",
+    wildcard_constraints:
+        source="[0-9a-f]{8}",
     params:
         options=preprocess_params,
     log:
-        "logs/preprocess/{dataset}/{variant}.log",
+        "logs/preprocess/{dataset}/input-{source}/{variant}.log",
     resources:
         mem_mb=8000,
         runtime=30,

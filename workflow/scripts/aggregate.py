@@ -1,8 +1,7 @@
-import sys
+from vaebench.job import logged
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+with logged(snakemake):
+    from vaebench.analysis import aggregate
 
-from vaebench.analysis import aggregate
-
-aggregate(snakemake.input.metrics, snakemake.input.records, snakemake.params.axes,
-          snakemake.output.epochs, snakemake.output.runs, snakemake.output.summary)
+    aggregate(snakemake.input.metrics, snakemake.input.records, snakemake.params.axes,
+              snakemake.output.epochs, snakemake.output.runs, snakemake.output.summary)

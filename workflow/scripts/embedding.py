@@ -1,9 +1,8 @@
-import sys
+from vaebench.job import logged
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+with logged(snakemake):
+    from vaebench.plots import embedding_figure
 
-from vaebench.plots import embedding_figure
-
-embedding_figure(snakemake.input.runs, list(snakemake.input.latents), snakemake.input.samples,
-                 snakemake.input.phenotype, snakemake.wildcards.study,
-                 [snakemake.output.png, snakemake.output.pdf])
+    embedding_figure(snakemake.input.runs, list(snakemake.input.latents),
+                     snakemake.input.samples, snakemake.input.phenotype,
+                     snakemake.wildcards.study, [snakemake.output.png, snakemake.output.pdf])

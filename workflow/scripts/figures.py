@@ -1,8 +1,7 @@
-import sys
+from vaebench.job import logged
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+with logged(snakemake):
+    from vaebench.plots import study_figure
 
-from vaebench.plots import study_figure
-
-study_figure(snakemake.input.epochs, snakemake.input.runs, snakemake.params.figure,
-             snakemake.wildcards.study, [snakemake.output.png, snakemake.output.pdf])
+    study_figure(snakemake.input.epochs, snakemake.input.runs, snakemake.params.figure,
+                 snakemake.wildcards.study, [snakemake.output.png, snakemake.output.pdf])

@@ -1,9 +1,8 @@
-import sys
+from vaebench.job import logged
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+with logged(snakemake):
+    from vaebench.data import write_synthetic
 
-from vaebench.data import write_synthetic
-
-spec = snakemake.params.synthetic
-write_synthetic(snakemake.output.expression, snakemake.output.phenotype,
-                spec["samples"], spec["genes"], spec["seed"])
+    spec = snakemake.params.synthetic
+    write_synthetic(snakemake.output.expression, snakemake.output.phenotype,
+                    spec["samples"], spec["genes"], spec["seed"])

@@ -1,9 +1,8 @@
-import sys
+from vaebench.job import logged
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+with logged(snakemake):
+    from vaebench.analysis import study_statistics
 
-from vaebench.analysis import study_statistics
-
-study_statistics(snakemake.input.runs, snakemake.params.axes, snakemake.wildcards.study,
-                 snakemake.output.pairwise, snakemake.output.sensitivity,
-                 snakemake.output.divergence, snakemake.output.html)
+    study_statistics(snakemake.input.runs, snakemake.params.axes, snakemake.wildcards.study,
+                     snakemake.output.pairwise, snakemake.output.sensitivity,
+                     snakemake.output.divergence, snakemake.output.html)

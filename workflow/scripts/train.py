@@ -1,17 +1,16 @@
-import sys
+from vaebench.job import logged
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)
+with logged(snakemake):
+    from vaebench.config import RunConfig
+    from vaebench.data import load_preprocessed
+    from vaebench.train import run
 
-from vaebench.config import RunConfig
-from vaebench.data import load_preprocessed
-from vaebench.train import run
-
-run_name = f"studies.{snakemake.wildcards.study} run {snakemake.wildcards.run}"
-# train_latent (a run the study's save_latent selects) has a third output; train has two.
-latent = snakemake.output.get("latent")
-cfg = RunConfig.from_dict({**snakemake.params.run, "threads": snakemake.threads,
-                           "save_latent": latent is not None}, source=run_name)
-data = load_preprocessed(snakemake.input.matrix, snakemake.input.genes, snakemake.input.samples,
-                         snakemake.input.summary)
-record = run(cfg, data, snakemake.output.metrics, snakemake.output.record, latent)
-print(f"{run_name}: {record['status']} ({record['stop_reason']})", file=sys.stderr)
+    run_name = f"studies.{snakemake.wildcards.study} run {snakemake.wildcards.run}"
+    # train_latent (a run the study's save_latent selects) has a third output; train has two.
+    latent = snakemake.output.get("latent")
+    cfg = RunConfig.from_dict({**snakemake.params.run, "threads": snakemake.threads,
+                               "save_latent": latent is not None}, source=run_name)
+    data = load_preprocessed(snakemake.input.matrix, snakemake.input.genes,
+                             snakemake.input.samples, snakemake.input.summary)
+    record = run(cfg, data, snakemake.output.metrics, snakemake.output.record, latent)
+    print(f"{run_name}: {record['status']} ({record['stop_reason']})")

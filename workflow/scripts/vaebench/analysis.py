@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import html
+import io
 import json
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .data import read_phenotype, write_atomic
+from .data import DataError, read_phenotype, sha256_bytes, write_atomic
 
 SUMMARISED = ("val_loss", "val_recon", "train_loss", "train_recon")
 # Convergence, defined (README "Convergence, defined"; the one place these numbers are fixed).
@@ -32,17 +33,53 @@ RUN_FIELDS = ("status", "stop_reason", "epochs_run", "best_epoch", "best_val_los
               "final_val_loss", "convergence_epoch", "divergence_epoch", "wall_seconds")
 
 
-def read_epochs(metrics_paths: list) -> pd.DataFrame:
-    frames = [pd.read_csv(p) for p in metrics_paths]
+def read_records(record_paths: list) -> dict[Path, dict]:
+    """{run.json path: its record}."""
+    return {Path(p): json.loads(Path(p).read_text()) for p in record_paths}
+
+
+def verified(path, record: dict) -> bytes:
+    """The content of a run's output file (metrics.csv, latent.npy), checked against the sha256
+    its run.json recorded when the run wrote it: a file truncated, edited or replaced since is a
+    DataError that names the run and how to redo it, never aggregated."""
+    path = Path(path)
+    expected = record.get("outputs", {}).get(path.name)
+    content = path.read_bytes()
+    found = sha256_bytes(content)
+    if expected is None or found != expected["sha256"]:
+        if expected is None:
+            what = "its run.json has no checksum of it (written by an older vaebench)"
+        else:
+            rows = "rows" in expected
+            lines = max(content.count(b"\n") - 1, 0)  # a CSV's rows after its header
+            what = (f"run.json recorded sha256 {expected['sha256'][:12]}"
+                    + (f" and {expected['rows']} epoch rows" if rows else "")
+                    + f"; the file has sha256 {found[:12]}"
+                    + (f" and {lines} rows" if rows else ""))
+        raise DataError(
+            f"{path} is not what its run wrote ({what}): it was changed or damaged since. "
+            f"Redo the run: delete {path.parent}/ and run the same snakemake command again "
+            "(only that run retrains)")
+    return content
+
+
+def read_epochs(metrics_paths: list, records: dict[Path, dict]) -> pd.DataFrame:
+    frames = [pd.read_csv(io.BytesIO(verified(p, records[Path(p).with_name("run.json")])))
+              for p in metrics_paths]
     return pd.concat([f for f in frames if len(f)], ignore_index=True)
 
 
-def run_table(record_paths: list, epochs: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
+def load_latent(path) -> np.ndarray:
+    """A run's latent.npy, verified against its run.json (beside it)."""
+    record = json.loads(Path(path).with_name("run.json").read_text())
+    return np.load(io.BytesIO(verified(path, record)))
+
+
+def run_table(records: dict[Path, dict], epochs: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     rows = []
-    for path in record_paths:
-        record = json.loads(Path(path).read_text())
+    for path, record in records.items():
         rows.append({**record["config"]["axes"], **{k: record[k] for k in RUN_FIELDS},
-                     "device": record["device"]["type"], "path": str(Path(path).parent)})
+                     "device": record["device"]["type"], "path": str(path.parent)})
     runs = pd.DataFrame(rows)
     # Axis values come back from JSON as text; match the dtypes pandas gives the CSV columns.
     for axis in axes:
@@ -101,8 +138,9 @@ def summarise(epochs: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
 
 
 def aggregate(metrics_paths, record_paths, axes, epochs_out, runs_out, summary_out) -> None:
-    epochs = read_epochs(metrics_paths)
-    tables = {epochs_out: epochs, runs_out: run_table(record_paths, epochs, axes),
+    records = read_records(record_paths)
+    epochs = read_epochs(metrics_paths, records)
+    tables = {epochs_out: epochs, runs_out: run_table(records, epochs, axes),
               summary_out: summarise(epochs, axes)}
     for path, table in tables.items():
         write_atomic(path, table.to_csv(index=False))
@@ -472,10 +510,18 @@ def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGH
 
 
 def sample_labels(samples_txt, phenotype_path) -> np.ndarray:
-    """The cancer type of each sample of samples.txt, in its order ("" where unannotated)."""
+    """The cancer type of each sample of samples.txt, in its order ("" where unannotated).
+    A phenotype table that annotates none of the samples is a DataError naming both files."""
     samples = Path(samples_txt).read_text().splitlines()
     types = read_phenotype(phenotype_path).set_index("sample")["cancer_type"]
-    return types.reindex(samples).fillna("").to_numpy(dtype=object)
+    labels = types.reindex(samples).fillna("").to_numpy(dtype=object)
+    if len(samples) and not (labels != "").any():
+        raise DataError(
+            f"the phenotype table {phenotype_path} ({len(types)} samples, e.g. "
+            f"{types.index[0] if len(types) else 'none'!r}) has no sample id in common with the "
+            f"expression matrix {samples_txt} ({len(samples)} samples, e.g. {samples[0]!r}): "
+            "do both files come from the same cohort, with the same sample ids?")
+    return labels
 
 
 def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, axes: list[str],
@@ -484,25 +530,29 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, axe
     compared on them, as the losses are) and an HTML rendering of both."""
     runs = pd.read_csv(runs_csv)
     labels = sample_labels(samples_txt, phenotype_path)
+    # Samples of the matrix the phenotype table does not annotate: stated per row and above.
+    unlabelled = int((labels == "").sum())
     by_folder = runs.set_index("path")
     rows = []
     for path in latent_paths:
         run = by_folder.loc[str(Path(path).parent)]
-        mu = np.load(path)
+        mu = load_latent(path)
         rows.append({**{a: run[a] for a in axes}, "status": run["status"],
-                     **score_latents(mu, labels), "path": str(Path(path).parent)})
-    table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, "path"])
+                     **score_latents(mu, labels), "n_unannotated": unlabelled,
+                     "path": str(Path(path).parent)})
+    table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, "n_unannotated",
+                                        "path"])
     compared = studied_axes(table, axes)
     if "model" in axes and table["model"].nunique() > 1:
         compared.append("model")
     pairs = pairwise(table, axes, compared, LATENT_OUTCOMES)
     write_atomic(table_out, table.to_csv(index=False))
     write_atomic(pairwise_out, pairs.to_csv(index=False))
-    unlabelled = int((labels == "").sum())
+    partial = (f" Only part of the matrix is annotated: {unlabelled} of its {len(labels)} "
+               f"samples have no cancer type in the phenotype table {phenotype_path} and are "
+               "left out of every score (n_unannotated)." if unlabelled else "")
     write_atomic(html_out, render_html(f"Study {study}: latent space", [
-        ("Scores per run", LATENT_CAPTION + (f" {unlabelled} sample(s) of samples.txt have no "
-                                             "cancer type in the phenotype file and are left "
-                                             "out." if unlabelled else ""), table),
+        ("Scores per run", LATENT_CAPTION + partial, table),
         ("Pairwise comparisons", LATENT_PAIRWISE_CAPTION, pairs),
     ]))
 

@@ -1,4 +1,5 @@
-"""`vaebench synth | preprocess | train | aggregate | plot`: the workflow's steps, by hand.
+"""`vaebench synth | preprocess | train | aggregate | plot`: the workflow's steps, by hand;
+`vaebench recover`: a working directory fit to run again after Snakemake itself was killed.
 
 A preprocessed dataset is a folder of matrix.npy, genes.txt, samples.txt and summary.json (what
 `preprocess` writes and the workflow's preprocess rule produces); `train` writes the same
@@ -10,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-import yaml
-
-from .config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig, load_yaml
 from .data import DataError
 
 PREPROCESSED_FILES = ("matrix.npy", "genes.txt", "samples.txt", "summary.json")
@@ -47,12 +47,7 @@ def _train(args) -> None:
     from .train import run
 
     source = str(args.config)
-    try:
-        values = yaml.safe_load(Path(args.config).read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"run config file not found: {source}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source} is not valid YAML: {err}") from None
+    values = load_yaml(args.config, "run config file") or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{source}: expected a mapping of run settings, found "
                           f"{type(values).__name__}")
@@ -87,6 +82,41 @@ def _plot(args) -> None:
     figure = {"kind": args.kind, "hue": args.hue, "x": args.x, "y": args.y, "col": args.col}
     study_figure(tables / "epochs.csv", tables / "runs.csv", figure,
                  args.study or tables.parent.name, args.out)
+
+
+def live_snakemake_pids(directory: Path) -> list[int]:
+    """Processes working in `directory` whose command line mentions snakemake: a Snakemake, or
+    one of its jobs (they run scripts from .snakemake/scripts/). Linux only (/proc)."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(proc.name) == os.getpid() or Path(os.readlink(proc / "cwd")) != directory:
+                continue
+            if b"snakemake" in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return pids
+
+
+def _recover(args) -> None:
+    directory = Path(args.directory).resolve()
+    locks = sorted((directory / ".snakemake" / "locks").glob("*.lock"))
+    if not locks:
+        return
+    if not Path("/proc/self").exists():
+        raise ConfigError(f"{directory} has a Snakemake lock, and without /proc this machine "
+                          "cannot tell whether its Snakemake still runs; if none does, run "
+                          "`snakemake --unlock` there")
+    pids = live_snakemake_pids(directory)
+    if pids:
+        raise ConfigError(f"Snakemake (or a job of it) is still running in {directory} (pid "
+                          f"{', '.join(map(str, pids))}): let it finish, or stop it (Ctrl-C, "
+                          "or kill) and run this again")
+    for lock in locks:
+        lock.unlink(missing_ok=True)
+    print(f"removed the lock a killed Snakemake left in {directory}; run with "
+          "--rerun-incomplete to redo the jobs it left half-done")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--col", default="optimizer", help="dots: one panel per value")
     p.add_argument("--study", help="name in titles (default: the tables folder's parent)")
     p.set_defaults(func=_plot)
+
+    p = sub.add_parser("recover", help="after Snakemake was killed: remove its stale lock")
+    p.add_argument("--directory", default=".", help="Snakemake's working directory")
+    p.set_defaults(func=_recover)
     return parser
 
 
@@ -144,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ConfigError, DataError) as err:
+    except (ConfigError, DataError, OSError) as err:
         print(f"vaebench {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -9,6 +9,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 MODEL_NAMES = ("vanilla", "iwae", "infovae", "logcosh")
 INIT_NAMES = ("default", "uniform", "normal", "xavier_normal", "xavier_uniform")
@@ -40,6 +43,52 @@ def display_name(model: str) -> str:
 
 class ConfigError(ValueError):
     """A run config value is invalid; the message names the key and the value."""
+
+
+def repeated_keys(path) -> list[str]:
+    """Every key that a mapping of the YAML (or JSON) file `path` holds twice, as
+    "key.path (lines a and b)". YAML and JSON loaders, Snakemake's included, keep the last
+    value and say nothing: two studies named `a:` would silently become one."""
+    with open(path, encoding="utf-8") as f:
+        root = yaml.compose(f, Loader=yaml.SafeLoader)
+    found: list[str] = []
+
+    def walk(node, where: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                name = f"{where}.{key.value}" if where else str(key.value)
+                line = key.start_mark.line + 1
+                if isinstance(key, yaml.ScalarNode) and key.value in seen:
+                    found.append(f"{name} (lines {seen[key.value]} and {line})")
+                seen.setdefault(key.value, line)
+                walk(value, name)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, f"{where}[{index}]")
+
+    walk(root, "")
+    return found
+
+
+def load_yaml(path, what: str = "config file"):
+    """A YAML file's content; a missing file, bad YAML or a repeated key is a ConfigError that
+    names the file (and the key and both lines)."""
+    try:
+        repeated = repeated_keys(path)
+        values = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {path}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    if repeated:
+        raise ConfigError(repeated_keys_message(path, repeated))
+    return values
+
+
+def repeated_keys_message(path, repeated: list[str]) -> str:
+    return (f"{path}: key {'; key '.join(repeated)} given twice in one mapping; the loader would "
+            "keep only the last, silently dropping the first: rename or merge them")
 
 
 @dataclass

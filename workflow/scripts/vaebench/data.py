@@ -16,6 +16,7 @@ No torch here: this module runs in the light analysis environment too.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import io
@@ -91,8 +92,17 @@ def atomic_path(path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:
+        # A bare "OSError: File too large" names no file: say which output could not be written.
+        if err.errno not in _STORAGE_ERRORS:
+            raise
+        raise OSError(err.errno, f"could not write {path}: {os.strerror(err.errno)} (disk "
+                      "full, quota or file-size limit?); no partial file was left") from err
     finally:
         tmp.unlink(missing_ok=True)
+
+
+_STORAGE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
 def _open_read(path: Path):
@@ -549,7 +559,7 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
         scaling=scaling, scale_fit=scale_fit, scaled=scale_fit == "all",
         output_samples=x.shape[0], output_genes=x.shape[1],
         value_min=float(x.min()), value_max=float(x.max()), value_mean=float(x.mean()),
-        genes_sha256=hashlib.sha256("\n".join(kept).encode()).hexdigest())
+        genes_sha256=sha256_bytes("\n".join(kept).encode()))
     return Preprocessed(x=x, genes=kept, samples=samples, summary=summary)
 
 
@@ -701,10 +711,17 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
 # Small shared I/O
 
 
-def write_atomic(path, text: str) -> None:
-    """Write a text file via a temporary name, so a crash never leaves a plausible file."""
+def write_atomic(path, content: str | bytes) -> None:
+    """Write a file via a temporary name, so a crash never leaves a plausible file."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        if isinstance(content, str):
+            tmp.write_text(content)
+        else:
+            tmp.write_bytes(content)
+
+
+def sha256_bytes(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 def download(url: str, path, sha256: str | None, log=None) -> str:

@@ -188,7 +188,7 @@ def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, 
                      out_paths: list) -> None:
     """One run per model (the first in `latent_paths`, grid order, that finished; else the first
     at all) drawn by `embedding`."""
-    from .analysis import sample_labels
+    from .analysis import load_latent, sample_labels
 
     sns.set_theme(style="ticks", context="paper")
     runs = pd.read_csv(runs_csv).set_index("path")
@@ -202,7 +202,7 @@ def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, 
     for model, (path, status) in chosen.items():
         run_name = Path(path).parent.as_posix().split("/runs/", 1)[-1]
         latents[f"{display_name(model)}\n{run_name}" + ("" if status == "ok" else f" ({status})")] \
-            = np.load(path)
+            = load_latent(path)
     save(embedding(latents, sample_labels(samples_txt, phenotype_path), study), out_paths)
 
 

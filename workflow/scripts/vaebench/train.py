@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import dataclasses
+import io
 import json
 import math
 import platform
@@ -39,8 +40,8 @@ from .config import LOSS_PARTS, METRIC_COLUMNS, ConfigError, RunConfig
 from .data import (
     Preprocessed,
     apply_scaler,
-    atomic_path,
     fit_scaler,
+    sha256_bytes,
     split_indices,
     write_atomic,
 )
@@ -140,8 +141,10 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
     x_train = torch.as_tensor(np.ascontiguousarray(x_train), device=device)
     x_val = torch.as_tensor(np.ascontiguousarray(x_val), device=device)
     n_train, n_genes = x_train.shape
+    split = (f"of {len(data.x)} samples, val_fraction={cfg.val_fraction} leaves {n_train} for "
+             f"training and {len(x_val)} for validation")
     if cfg.batch_size > n_train:
-        raise ConfigError(f"batch_size={cfg.batch_size} exceeds the {n_train} training samples")
+        raise ConfigError(f"batch_size={cfg.batch_size} exceeds the training samples: {split}")
 
     output = cfg.output
     if output == "auto":  # sigmoid only where the data live in [0, 1]
@@ -158,12 +161,17 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
     kld_weight = cfg.batch_size / n_train  # M_N, also for validation (models.md §1.6, §8.1)
     n_batches = n_train // cfg.batch_size if cfg.drop_last else math.ceil(n_train / cfg.batch_size)
     val_batch = cfg.val_batch_size or len(x_val)
-    # BatchNorm (training) and InfoVAE's B(B-1) cannot take a batch of one sample.
+    # BatchNorm (training) and InfoVAE's B(B-1) cannot take a batch of one sample. The message
+    # names the setting the user chose: without val_batch_size, that is val_fraction.
+    if len(x_val) == 1:
+        raise ConfigError(f"val_fraction={cfg.val_fraction} leaves 1 of the {len(data.x)} "
+                          "samples for validation, and a validation batch needs at least 2: "
+                          "raise val_fraction")
     for key, size, n in (("batch_size", cfg.batch_size, n_train if not cfg.drop_last else 0),
-                         ("val_batch_size", val_batch, len(x_val))):
-        if size == 1 or (n and n % size == 1):
-            raise ConfigError(f"{key}={size} with {n or size} samples leaves a batch of one "
-                              f"sample; choose another {key}")
+                         ("val_batch_size", cfg.val_batch_size, len(x_val))):
+        if size is not None and (size == 1 or (n and n % size == 1)):
+            raise ConfigError(f"{key}={size} leaves a batch of one sample ({split}); choose "
+                              f"another {key}")
 
     rows: list[dict] = []
     status, stop_reason, error = "ok", f"completed {cfg.epochs} epochs", None
@@ -278,12 +286,25 @@ def _versions() -> dict:
             "cuda": torch.version.cuda}
 
 
-def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path) -> None:
-    """metrics.csv (one row per epoch, axis values as columns) and run.json, each atomically."""
+def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path,
+                  latent: np.ndarray | None = None, latent_path=None) -> None:
+    """metrics.csv (one row per epoch, axis values as columns), latent.npy (when given) and
+    run.json, each atomically, as one set: run.json is removed first and written last, with the
+    row count and sha256 of the others (`outputs`), so a folder never holds a record beside
+    outputs it does not describe, and aggregation can tell a damaged file (analysis.verified)."""
     columns = [*record["config"]["axes"], *METRIC_COLUMNS]
-    metrics_path, run_json_path = Path(metrics_path), Path(run_json_path)
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(metrics_path, pd.DataFrame(rows, columns=columns).to_csv(index=False))
+    metrics = pd.DataFrame(rows, columns=columns).to_csv(index=False).encode()
+    outputs = {Path(metrics_path): metrics}
+    if latent is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, latent)
+        outputs[Path(latent_path)] = buffer.getvalue()
+    Path(run_json_path).unlink(missing_ok=True)
+    for path, content in outputs.items():
+        write_atomic(path, content)
+    record = {**record, "outputs": {path.name: {"sha256": sha256_bytes(content)}
+                                    for path, content in outputs.items()}}
+    record["outputs"][Path(metrics_path).name]["rows"] = len(rows)
     write_atomic(run_json_path, json.dumps(record, indent=2, default=str) + "\n")
 
 
@@ -293,8 +314,5 @@ def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path,
     if cfg.save_latent and latent_path is None:
         raise ConfigError("save_latent is on but no latent output path was given")
     rows, record, latent = fit(cfg, data)
-    if latent is not None:
-        with atomic_path(latent_path) as tmp, open(tmp, "wb") as f:
-            np.save(f, latent)
-    write_outputs(rows, record, metrics_path, run_json_path)
+    write_outputs(rows, record, metrics_path, run_json_path, latent, latent_path)
     return record
