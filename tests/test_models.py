@@ -185,7 +185,7 @@ def test_unknown_model_and_bad_params_name_the_problem():
 def test_onednn_linear_matches_nn_linear_forward_and_backward():
     from torch import nn
 
-    from vaebench.models import ONEDNN, Linear
+    from vaebench.models.base import ONEDNN, Linear
 
     torch.manual_seed(0)
     ours, reference = Linear(50, 20), nn.Linear(50, 20)

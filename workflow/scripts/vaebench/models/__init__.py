@@ -1,0 +1,40 @@
+"""The VAEs, one module per model family on one MLP encoder/decoder (base), and the registry.
+
+Shapes: B batch, G genes, D latent, S importance samples (IWAE).
+
+The objectives transcribe AntixK/PyTorch-VAE (the code both studies forked; the reference
+arithmetic is in shared/reference/models.md §1), including its reductions: reconstruction is a
+mean over all B x G elements, KL a sum over D averaged over B, and `kld_weight` (M_N) multiplies
+the KL. Where the reference is numerically unsafe but algebraically equal (log-cosh), the stable
+form is used; where it is debatable (IWAE), the alternative is an option.
+
+Every `loss()` returns a dict of scalar tensors: `loss` (what is optimised), `recon`, `kld`,
+and `mmd` for InfoVAE, so that any other weighting can be recomputed from the parts.
+"""
+
+from __future__ import annotations
+
+from ..config import ConfigError
+from .base import VAE, Linear, kl_per_sample
+from .infovae import InfoVAE, pairwise_sq_dists
+from .iwae import IWAE
+from .logcosh import LogCoshVAE
+from .vanilla import VanillaVAE
+
+__all__ = ["IWAE", "VAE", "InfoVAE", "Linear", "LogCoshVAE", "MODELS", "VanillaVAE",
+           "build_model", "kl_per_sample", "pairwise_sq_dists"]
+
+MODELS: dict[str, type[VAE]] = {
+    cls.name: cls for cls in (VanillaVAE, IWAE, InfoVAE, LogCoshVAE)
+}
+
+
+def build_model(name: str, n_genes: int, latent: int, hidden: list[int], output: str,
+                params: dict | None = None) -> VAE:
+    """Registry lookup; `params` are the model's own options (e.g. IWAE num_samples)."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+    try:
+        return MODELS[name](n_genes, latent, list(hidden), output, **(params or {}))
+    except TypeError as err:
+        raise ConfigError(f"bad model_params for {name!r}: {params} ({err})") from None

@@ -1,0 +1,105 @@
+"""The MLP encoder/decoder every model shares, oneDNN's Linear, and the analytic KL.
+
+Shapes: B batch, G genes, D latent.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..config import ConfigError
+
+# A private op of torch's CPU build: fall back to nn.Linear's path wherever it is missing.
+ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+class _OneDNNLinear(torch.autograd.Function):
+    """y = x W^T + b through oneDNN's matmul, forward and backward.
+
+    On CPU, torch sends fp32 nn.Linear to MKL, which reaches about half of oneDNN's fp32 rate on
+    these AMD machines (bench/NOTES-cpu-speed.md: ~200 vs ~450 GFLOP/s on 2 threads). Values
+    agree with nn.Linear to fp32 rounding (tests/test_models.py).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        matmul = torch.ops.mkldnn._linear_pointwise
+        grad_x = matmul(grad_out, weight.t(), None, "none", [], "") if ctx.needs_input_grad[0] \
+            else None
+        grad_w = matmul(grad_out.t(), x.t(), None, "none", [], "") if ctx.needs_input_grad[1] \
+            else None
+        grad_b = grad_out.sum(0) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+class Linear(nn.Linear):
+    """nn.Linear (same parameters, init and state_dict) that uses oneDNN for fp32 on CPU."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.device.type == "cpu" and x.dtype == torch.float32 and ONEDNN:
+            return _OneDNNLinear.apply(x, self.weight, self.bias)
+        return super().forward(x)
+
+
+def _block(n_in: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU())
+
+
+def kl_per_sample(mu: Tensor, log_var: Tensor) -> Tensor:
+    """Analytic KL(N(mu, exp(log_var)) || N(0, I)) summed over the last axis: [..., D] -> [...]."""
+    return -0.5 * torch.sum(1 + log_var - mu**2 - log_var.exp(), dim=-1)
+
+
+class VAE(nn.Module):
+    """MLP VAE: encoder blocks Linear -> BatchNorm1d -> ReLU, heads fc_mu/fc_var, mirrored decoder.
+
+    hidden=[1024, 512, 256] gives encoder G->1024->512->256 and decoder D->256->512->1024->G.
+    `output` is "sigmoid" (min-max scaled data in [0, 1]) or "linear" (z-scored data).
+    Subclasses differ only in `loss` (and IWAE in how many z it samples).
+    """
+
+    name: str
+    default_grad_clip: float | None = None
+
+    def __init__(self, n_genes: int, latent: int, hidden: list[int], output: str = "sigmoid"):
+        super().__init__()
+        if output not in ("sigmoid", "linear"):
+            raise ConfigError(f"output must be 'sigmoid' or 'linear', got {output!r}")
+        widths = [n_genes, *hidden]
+        self.encoder = nn.Sequential(*(_block(a, b) for a, b in zip(widths, widths[1:])))
+        self.fc_mu = Linear(hidden[-1], latent)
+        self.fc_var = Linear(hidden[-1], latent)
+        back = [latent, *reversed(hidden)]
+        self.decoder = nn.Sequential(*(_block(a, b) for a, b in zip(back, back[1:])))
+        self.final_layer = Linear(hidden[0], n_genes)
+        self.output_activation = nn.Sigmoid() if output == "sigmoid" else nn.Identity()
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x [B x G] -> (mu [B x D], log_var [B x D])."""
+        h = self.encoder(x)
+        return self.fc_mu(h), self.fc_var(h)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """z [N x D] -> reconstruction [N x G]."""
+        return self.output_activation(self.final_layer(self.decoder(z)))
+
+    @staticmethod
+    def reparameterize(mu: Tensor, log_var: Tensor) -> Tensor:
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        """x [B x G] -> recon [B x G], mu, log_var, z [B x D]. Always samples z (the reference)."""
+        mu, log_var = self.encode(x)
+        z = self.reparameterize(mu, log_var)
+        return {"recon": self.decode(z), "mu": mu, "log_var": log_var, "z": z}
+
+    def loss(self, x: Tensor, out: dict[str, Tensor], kld_weight: float) -> dict[str, Tensor]:
+        """x [B x G], the output of forward, M_N -> {"loss", "recon", "kld", ...} scalars."""
+        raise NotImplementedError
