@@ -26,6 +26,8 @@ def expected_bounds(name, fan_in, fan_out):
         return 0.5, 1 / math.sqrt(12)
     if name == "normal":
         return 0.0, 1.0
+    if name == "kaiming_uniform":  # U(+-sqrt(6 / fan_in)): gain sqrt(2) at a=0
+        return 0.0, math.sqrt(6 / fan_in) / math.sqrt(3)
     if name == "xavier_uniform":
         return 0.0, math.sqrt(6 / (fan_in + fan_out)) / math.sqrt(3)
     return 0.0, math.sqrt(2 / (fan_in + fan_out))  # xavier_normal

@@ -35,12 +35,18 @@ def test_forward_shapes_and_loss_parts(name):
     model = make(name)
     x = torch.rand(B, G)
     out = model(x)
-    assert out["mu"].shape == out["log_var"].shape == (B, D)
     samples = (S,) if name == "iwae" else ()  # IWAE decodes S = 5 samples of z per input
-    assert out["recon"].shape == (B, *samples, G) and out["z"].shape == (B, *samples, D)
+    assert out["recon"].shape == (B, *samples, G)
+    if name == "categorical":  # D latents of Q = 40 classes, no mu / log_var
+        assert out["z"].shape == out["logits"].shape == (B, D, 40)
+        assert model.embed(x).shape == (B, D * 40) == (B, model.embed_width)
+    else:
+        assert out["mu"].shape == out["log_var"].shape == (B, D) == model.embed(x).shape
+        assert out["z"].shape == (B, *samples, D)
     parts = model.loss(x, out, kld_weight=0.1)
-    assert {"loss", "recon", "kld"} <= set(parts)
-    assert ("mmd" in parts) == (name == "infovae")
+    own = {"infovae": {"mmd"}, "betavae": {"capacity"}, "betatcvae": {"mi", "tc", "dwkl"},
+           "dipvae": {"dip"}}
+    assert set(parts) == {"loss", "recon", "kld", *own.get(name, ())}
     assert all(p.dim() == 0 and torch.isfinite(p) for p in parts.values())
     parts["loss"].backward()
 

@@ -67,8 +67,9 @@ def expand_study(name, study):
     runs = {}
     for values in itertools.product(*study["grid"].values()):
         point = dict(zip(axes, values))
-        settings = {**config.get("defaults", {}), **study.get("base", {}), **point}
-        model = settings.get("model", RunConfig.model)
+        settings = {**config.get("defaults", {}), **study.get("base", {})}
+        model = point.get("model", settings.get("model", RunConfig.model))
+        settings = {**settings, **study.get("by_model", {}).get(model, {}), **point}
         settings["model_params"] = {
             **config.get("model_params", {}).get(model, {}),
             **study.get("model_params", {}).get(model, {}),

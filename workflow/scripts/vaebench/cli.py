@@ -36,7 +36,8 @@ def _preprocess(args) -> None:
 
     prep = preprocess(read_xena(args.input), args.top_k, na_policy=args.na_policy,
                       duplicates=args.duplicates, variability=args.variability,
-                      scaling=args.scaling, scale_fit=args.scale_fit, source=args.input)
+                      scaling=args.scaling, scale_fit=args.scale_fit, normals=args.normals,
+                      source=args.input)
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     save_preprocessed(prep, *preprocessed_paths(args.out_dir))
     print(f"{prep.x.shape[0]} samples x {prep.x.shape[1]} genes -> {args.out_dir}")
@@ -136,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="Xena genes x samples matrix (.tsv or .tsv.gz)")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--top-k", type=int, default=5000)
-    p.add_argument("--na-policy", default="drop_genes", choices=["drop_genes", "fill_zero"])
+    p.add_argument("--na-policy", default="drop_genes",
+                   choices=["drop_genes", "fill_zero", "omit_then_zero"])
+    p.add_argument("--normals", default="keep", choices=["keep", "drop"])
     p.add_argument("--duplicates", default="drop", choices=["drop", "first", "mean"])
     p.add_argument("--variability", default="mean_ad", choices=["mean_ad", "median_ad"])
     p.add_argument("--scaling", default="minmax", choices=["minmax", "zscore", "none"])

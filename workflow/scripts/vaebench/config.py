@@ -13,8 +13,13 @@ from pathlib import Path
 
 import yaml
 
-MODEL_NAMES = ("vanilla", "iwae", "infovae", "logcosh")
-INIT_NAMES = ("default", "uniform", "normal", "xavier_normal", "xavier_uniform")
+MODEL_NAMES = ("vanilla", "iwae", "infovae", "logcosh", "betavae", "betatcvae", "dipvae",
+               "categorical")
+INIT_NAMES = ("default", "uniform", "normal", "xavier_normal", "xavier_uniform",
+              "kaiming_uniform")
+ACTIVATION_NAMES = ("relu", "tanh")
+# Early stopping: the studies' rule, or the benchmark's (PyTorch Lightning's EarlyStopping).
+STOPPING_RULES = ("relative_recon", "absolute_loss")
 INIT_LAYERS = ("hidden", "all")
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
@@ -26,14 +31,27 @@ MODEL_OPTIONS: dict[str, dict[str, tuple | None]] = {
     "infovae": {"alpha": None, "beta": None, "reg_weight": None, "kernel": ("imq", "rbf"),
                 "latent_var": None},
     "logcosh": {"alpha": None, "beta": None},
+    "betavae": {"objective": ("burgess", "higgins"), "beta": None, "gamma": None,
+                "max_capacity": None, "capacity_steps": None,
+                "capacity_clock": ("train", "all_calls")},
+    "betatcvae": {"alpha": None, "beta": None, "gamma": None, "anneal_steps": None,
+                  "head_hidden": None, "weights": ("stratified", "fork")},
+    "dipvae": {"lambda_offdiag": None, "lambda_diag": None, "dip_type": ("i", "ii"),
+               "objective": ("kumar", "fork")},
+    "categorical": {"categorical_dim": None, "temperature": None, "min_temperature": None,
+                    "anneal_rate": None, "anneal_interval": None, "alpha": None,
+                    "variant": ("jang", "fork")},
 }
-# The parts every model's loss returns (mmd: InfoVAE only), and the columns of metrics.csv
-# after the run's axis values. `lr_epoch` is the scheduled rate of that epoch, not the `lr` axis.
-LOSS_PARTS = ("loss", "recon", "kld", "mmd")
+# The parts of the models' losses (loss, recon, kld: every model; mmd: InfoVAE; capacity:
+# BetaVAE; mi, tc, dwkl: BetaTCVAE; dip: DIPVAE; empty where a model has none), and the columns
+# of metrics.csv after the run's axis values. `lr_epoch` is the scheduled rate of that epoch,
+# not the `lr` axis.
+LOSS_PARTS = ("loss", "recon", "kld", "mmd", "capacity", "mi", "tc", "dwkl", "dip")
 METRIC_COLUMNS = ("epoch", *(f"{split}_{part}" for split in ("train", "val")
                              for part in LOSS_PARTS), "lr_epoch", "seconds")
 DISPLAY_NAMES = {"vanilla": "VanillaVAE", "iwae": "IWAE", "infovae": "InfoVAE",
-                 "logcosh": "LogCoshVAE"}
+                 "logcosh": "LogCoshVAE", "betavae": "BetaVAE", "betatcvae": "BetaTCVAE",
+                 "dipvae": "DIPVAE", "categorical": "CategoricalVAE"}
 
 
 def display_name(model: str) -> str:
@@ -101,6 +119,7 @@ class RunConfig:
     init_layers: str = "hidden"
     seed: int = 0
     hidden: list[int] = field(default_factory=lambda: [256])
+    activation: str = "relu"  # of every hidden block
     latent: int = 100
     output: str = "auto"  # sigmoid for min-max data, linear otherwise
     lr: float = 0.005
@@ -111,10 +130,18 @@ class RunConfig:
     drop_last: bool = True  # the reference's train loader dropped the ragged last batch
     val_fraction: float = 0.2
     val_batch_size: int | None = None  # None: the whole validation set as one batch (the studies)
+    # The KL weight M_N: None, batch_size / n_train for training and validation (the studies);
+    # "per_split": batch_size / n of the split the batch comes from (the benchmark's fork);
+    # a number: that weight (1: the textbook ELBO at the models' reductions).
+    kld_weight: float | str | None = None
     epochs: int = 50  # the maximum when early_stopping is on
     early_stopping: bool = False
+    # relative_recon (the studies): validation reconstruction, min_delta relative;
+    # absolute_loss (the benchmark): total validation loss, min_delta absolute (train.converged_at)
+    stopping: str = "relative_recon"
     min_delta: float = 0.01
     patience: int = 1
+    min_epochs: int = 1  # no early stop before this epoch
     grad_clip: float | str | None = "auto"  # "auto": the model's default (InfoVAE 0.8); None: off
     device: str = "auto"
     threads: int | None = None  # None: torch's default (all cores of the job)
@@ -139,7 +166,8 @@ class RunConfig:
 
         choices = {"model": MODEL_NAMES, "init": INIT_NAMES, "init_layers": INIT_LAYERS,
                    "optimizer": OPTIMIZER_NAMES, "device": DEVICES,
-                   "output": ("auto", "sigmoid", "linear")}
+                   "output": ("auto", "sigmoid", "linear"), "activation": ACTIVATION_NAMES,
+                   "stopping": STOPPING_RULES}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 bad(key, f"is not one of {', '.join(allowed)}")
@@ -147,7 +175,7 @@ class RunConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 bad(key, "must be a number (YAML reads 1e-3 as text: write 1.0e-3)")
-        for key in ("seed", "latent", "batch_size", "epochs", "patience"):
+        for key in ("seed", "latent", "batch_size", "epochs", "patience", "min_epochs"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int):
                 bad(key, "must be an integer")
@@ -157,7 +185,7 @@ class RunConfig:
             bad("val_fraction", "must be between 0 and 1")
         if not 0 < self.scheduler_gamma <= 1:
             bad("scheduler_gamma", "must be in (0, 1]")
-        for key in ("latent", "batch_size", "epochs", "patience"):
+        for key in ("latent", "batch_size", "epochs", "patience", "min_epochs"):
             if getattr(self, key) < 1:
                 bad(key, "must be at least 1")
         if self.weight_decay < 0:
@@ -176,6 +204,11 @@ class RunConfig:
         clashing = sorted(set(self.axes) & set(METRIC_COLUMNS))
         if clashing:
             bad("axes", f"name metric column(s) {clashing}; rename the axis")
+        if not (self.kld_weight in (None, "per_split")
+                or (isinstance(self.kld_weight, int | float)
+                    and not isinstance(self.kld_weight, bool)
+                    and self.kld_weight >= 0 and math.isfinite(self.kld_weight))):
+            bad("kld_weight", "must be null (batch_size / n_train), 'per_split' or a number >= 0")
         if not (self.grad_clip in ("auto", None)
                 or (isinstance(self.grad_clip, int | float) and self.grad_clip > 0)):
             bad("grad_clip", "must be 'auto', null or a positive number")

@@ -38,7 +38,8 @@ class DataError(ValueError):
     """Bad input data; message names the problem, the value and where (file, line, config key)."""
 
 
-NA_POLICIES = ("drop_genes", "fill_zero")
+NA_POLICIES = ("drop_genes", "fill_zero", "omit_then_zero")
+NORMALS = ("keep", "drop")
 DUPLICATE_POLICIES = ("drop", "first", "mean")
 VARIABILITY_METHODS = ("mean_ad", "median_ad")
 SCALING_METHODS = ("minmax", "zscore", "none")
@@ -498,17 +499,23 @@ class Preprocessed:
 
 def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_genes",
                duplicates: str = "drop", variability: str = "mean_ad", scaling: str = "minmax",
-               scale_fit: str = "all", source: str = "the input") -> Preprocessed:
+               scale_fit: str = "all", normals: str = "keep",
+               source: str = "the input") -> Preprocessed:
     """Genes x samples expression -> samples x top_k genes, scaled per gene.
 
     `source` names the input (its file) in error messages.
 
     Steps, in this order:
+    0. normals: "keep" (default: the studies and the benchmark kept them) or "drop" the
+       normal-tissue samples, those whose TCGA barcode has a sample type 10-19 (-11: solid
+       tissue normal).
     1. duplicates: gene ids that occur more than once in the input are resolved. "drop" (default,
        as Tybalt did with SLC35E2) removes every copy; "first" keeps the first row; "mean"
        averages the copies per sample (NA if any copy is NA, so step 2 still sees it).
     2. na_policy: "drop_genes" (default) drops every gene with any NA; "fill_zero" (Tybalt) sets
-       NA to 0 before variability is computed.
+       NA to 0 before variability is computed; "omit_then_zero" (the benchmark: pandas' MAD and
+       scipy's zscore skip NA, then NaN -> 0) keeps NA through steps 3 and 4, which skip it, and
+       sets it to 0 after scaling (needs scale_fit "all").
     3. variability per gene over all samples, in float64: "mean_ad" (default) = mean absolute
        deviation around the mean, what pandas' removed DataFrame.mad computed and the studies
        used; "median_ad" = median absolute deviation around the median (unscaled). The top_k genes
@@ -523,6 +530,10 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
     _check_option("variability", variability, VARIABILITY_METHODS)
     _check_option("scaling", scaling, SCALING_METHODS)
     _check_option("scale_fit", scale_fit, SCALE_FITS)
+    _check_option("normals", normals, NORMALS)
+    if na_policy == "omit_then_zero" and scale_fit != "all":
+        raise DataError(f"{source}: na_policy 'omit_then_zero' sets NA to 0 after scaling and "
+                        f"needs scale_fit 'all', not {scale_fit!r}")
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise DataError(f"top_k={top_k!r}: must be a positive integer")
 
@@ -530,6 +541,7 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
     samples = [str(s) for s in expr.columns]
     values = expr.to_numpy(dtype=np.float32)  # no copy when already float32
     summary: dict = {"input_genes": len(genes), "input_samples": len(samples)}
+    values, samples = _select_samples(values, samples, normals, summary, source)
 
     values, genes = _resolve_duplicates(values, genes, duplicates, summary)
     values, genes = _apply_na_policy(values, genes, na_policy, summary)
@@ -540,7 +552,8 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
             f"({summary['duplicate_rows_removed']} rows removed by duplicates={duplicates!r}, "
             f"{summary['genes_dropped_na']} genes with NA dropped by na_policy={na_policy!r})")
 
-    spread = _variability(values, variability)
+    skip_na = na_policy == "omit_then_zero"
+    spread = _variability(values, variability, skip_na)
     if not np.isfinite(spread).all():
         bad = int(np.flatnonzero(~np.isfinite(spread))[0])
         raise DataError(f"{source}: gene {genes[bad]!r} has infinite values; "
@@ -554,13 +567,30 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
                    variability_cutoff=float(spread[order[-1]]))
 
     if scale_fit == "all":
-        x = apply_scaler(x, *fit_scaler(x, scaling))
+        x = apply_scaler(x, *fit_scaler(x, scaling, skip_na))
+        if skip_na:
+            x[np.isnan(x)] = 0.0
     summary.update(
         scaling=scaling, scale_fit=scale_fit, scaled=scale_fit == "all",
         output_samples=x.shape[0], output_genes=x.shape[1],
         value_min=float(x.min()), value_max=float(x.max()), value_mean=float(x.mean()),
         genes_sha256=sha256_bytes("\n".join(kept).encode()))
     return Preprocessed(x=x, genes=kept, samples=samples, summary=summary)
+
+
+def _select_samples(values: np.ndarray, samples: list[str], normals: str, summary: dict,
+                    source: str):
+    summary["normals"] = normals
+    if normals == "keep":
+        return values, samples
+    codes = [s[13:15] if s.startswith("TCGA-") and len(s) >= 15 else "" for s in samples]
+    if not any(codes):
+        raise DataError(f"{source}: normals 'drop' needs TCGA barcodes (TCGA-XX-XXXX-NN, NN the "
+                        f"sample type) to tell normal samples; sample ids look like "
+                        f"{samples[0]!r}")
+    normal = np.array([c.isdigit() and 10 <= int(c) <= 19 for c in codes])
+    summary["normal_samples_dropped"] = int(normal.sum())
+    return values[:, ~normal], [s for s, n in zip(samples, normal) if not n]
 
 
 def _resolve_duplicates(values: np.ndarray, genes: np.ndarray, policy: str, summary: dict):
@@ -595,37 +625,46 @@ def _apply_na_policy(values: np.ndarray, genes: np.ndarray, policy: str, summary
                    genes_with_na=int(has_na.sum()), genes_dropped_na=len(dropped),
                    genes_dropped_na_ids=[str(g) for g in dropped],
                    genes_after_filtering=len(genes) - len(dropped))
-    if not has_na.any():
+    if not has_na.any() or policy == "omit_then_zero":  # NA stays until after scaling
         return values, genes
     if policy == "drop_genes":
         return values[~has_na], genes[~has_na]
     return np.where(np.isnan(values), np.float32(0), values), genes
 
 
-def _variability(values: np.ndarray, method: str) -> np.ndarray:
-    """Per-gene (row) spread in float64, a chunk of genes at a time to bound memory."""
+def _variability(values: np.ndarray, method: str, skip_na: bool = False) -> np.ndarray:
+    """Per-gene (row) spread in float64, a chunk of genes at a time to bound memory; skip_na:
+    over the values that are not NaN (pandas' skipna, what the benchmark's code did)."""
+    mean, median = (np.nanmean, np.nanmedian) if skip_na else (np.mean, np.median)
     spread = np.empty(len(values))
     for start in range(0, len(values), _GENE_CHUNK):
         chunk = values[start:start + _GENE_CHUNK].astype(np.float64)
         if method == "mean_ad":
-            center = chunk.mean(axis=1, keepdims=True)
-            spread[start:start + _GENE_CHUNK] = np.abs(chunk - center).mean(axis=1)
+            center = mean(chunk, axis=1, keepdims=True)
+            spread[start:start + _GENE_CHUNK] = mean(np.abs(chunk - center), axis=1)
         else:
-            center = np.median(chunk, axis=1, keepdims=True)
-            spread[start:start + _GENE_CHUNK] = np.median(np.abs(chunk - center), axis=1)
+            center = median(chunk, axis=1, keepdims=True)
+            spread[start:start + _GENE_CHUNK] = median(np.abs(chunk - center), axis=1)
     return spread
 
 
-def fit_scaler(x: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+def fit_scaler(x: np.ndarray, method: str, skip_na: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per-gene (column) offset and scale, float64, so that (x - offset) / scale is scaled.
 
     minmax: offset min, scale max - min; zscore: offset mean, scale SD (ddof=0); none: 0 and 1.
-    A constant gene gets scale 1 (it maps to 0 instead of NaN).
+    A constant gene gets scale 1 (it maps to 0 instead of NaN). skip_na: fit on the values that
+    are not NaN (na_policy omit_then_zero).
     """
     _check_option("scaling", method, SCALING_METHODS)
     n_genes = x.shape[1]
     if method == "none":
         return np.zeros(n_genes), np.ones(n_genes)
+    if skip_na:
+        low, high = np.nanmin(x, axis=0).astype(np.float64), np.nanmax(x, axis=0).astype(np.float64)
+        mean, std = np.nanmean(x, axis=0, dtype=np.float64), np.nanstd(x, axis=0, dtype=np.float64)
+        offset, scale = (low, high - low) if method == "minmax" else (mean, std)
+        scale[high == low] = 1.0
+        return offset, scale
     low, high = x.min(axis=0).astype(np.float64), x.max(axis=0).astype(np.float64)
     if not (np.isfinite(low).all() and np.isfinite(high).all()):
         bad = int(np.flatnonzero(~(np.isfinite(low) & np.isfinite(high)))[0])

@@ -23,6 +23,9 @@ INITS = {
     "normal": lambda w: nn.init.normal_(w, 0.0, 1.0),
     "xavier_normal": nn.init.xavier_normal_,
     "xavier_uniform": nn.init.xavier_uniform_,
+    # The benchmark's "default" (Eltager et al. 2023): torch's kaiming_uniform_ with a=0,
+    # U(+-sqrt(6 / fan_in)), not nn.Linear's own init (a=sqrt(5)).
+    "kaiming_uniform": nn.init.kaiming_uniform_,
 }
 
 

@@ -106,17 +106,36 @@ def _non_finite_params(model: torch.nn.Module) -> bool:
     return not torch.isfinite(sums).all().item()
 
 
-def converged_at(curve: list[float], min_delta: float, patience: int) -> int | None:
-    """1-based epoch at which `curve` first improved on its best so far by < min_delta (relative)
-    for `patience` epochs in a row; None if it never did."""
+def converged_at(curve: list[float], min_delta: float, patience: int,
+                 rule: str = "relative_recon", min_epochs: int = 1) -> int | None:
+    """1-based epoch at which early stopping ends a run with this validation `curve`; None if
+    it never does. An epoch "stalls" when it does not improve enough on the best so far; the run
+    stops at the first epoch, not before `min_epochs`, that ends `patience` stalls in a row.
+    - "relative_recon" (the studies; curve = validation reconstruction): a stall improves on
+      the best of all earlier epochs by < min_delta relative (0.01 = 1%).
+    - "absolute_loss" (the benchmark's PyTorch Lightning EarlyStopping, mode min; curve = total
+      validation loss): an epoch improves when it is below the best by more than min_delta
+      (absolute), and only then becomes the best."""
     best, stalls = math.inf, 0
     for epoch, value in enumerate(curve, start=1):
-        if math.isfinite(best):
-            stalls = stalls + 1 if (best - value) / abs(best) < min_delta else 0
-            if stalls >= patience:
-                return epoch
-        best = min(best, value)
+        if rule == "absolute_loss":
+            if value < best - min_delta:
+                best, stalls = value, 0
+            else:
+                stalls += 1
+        else:
+            if math.isfinite(best):
+                stalls = stalls + 1 if (best - value) / abs(best) < min_delta else 0
+            best = min(best, value)
+        if stalls >= patience and epoch >= min_epochs:
+            return epoch
     return None
+
+
+def _stopping_curve(cfg: RunConfig, rows: list[dict]) -> list[float]:
+    """The validation curve the run's stopping rule watches."""
+    key = "val_loss" if cfg.stopping == "absolute_loss" else "val_recon"
+    return [r[key] for r in rows]
 
 
 def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
@@ -149,7 +168,8 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
     output = cfg.output
     if output == "auto":  # sigmoid only where the data live in [0, 1]
         output = "sigmoid" if scaling == "minmax" else "linear"
-    model = build_model(cfg.model, n_genes, cfg.latent, cfg.hidden, output, cfg.model_params)
+    model = build_model(cfg.model, n_genes, cfg.latent, cfg.hidden, output, cfg.model_params,
+                        cfg.activation)
     init_touched = apply_init(model, cfg.init, cfg.init_layers)
     model.to(device)
     # Fused Adam: the same update in one kernel per step instead of a few per parameter.
@@ -158,7 +178,12 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
                                           weight_decay=cfg.weight_decay, **fused)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.scheduler_gamma)
     grad_clip = model.default_grad_clip if cfg.grad_clip == "auto" else cfg.grad_clip
-    kld_weight = cfg.batch_size / n_train  # M_N, also for validation (models.md §1.6, §8.1)
+    # M_N (models.md §1.6, §8.1): batch / n_train, also for validation, unless the run says else.
+    kld_weight = val_kld_weight = cfg.batch_size / n_train
+    if cfg.kld_weight == "per_split":
+        val_kld_weight = cfg.batch_size / len(x_val)
+    elif cfg.kld_weight is not None:
+        kld_weight = val_kld_weight = float(cfg.kld_weight)
     n_batches = n_train // cfg.batch_size if cfg.drop_last else math.ceil(n_train / cfg.batch_size)
     val_batch = cfg.val_batch_size or len(x_val)
     # BatchNorm (training) and InfoVAE's B(B-1) cannot take a batch of one sample. The message
@@ -180,6 +205,7 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
         lr = optimizer.param_groups[0]["lr"]
         try:
             model.train()
+            model.dataset_size = n_train
             perm = torch.randperm(n_train, generator=batch_gen).to(device)
             train_sums = torch.zeros(len(LOSS_PARTS), device=device)
             for b in range(n_batches):
@@ -194,12 +220,13 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
             scheduler.step()
 
             model.eval()
+            model.dataset_size = len(x_val)
             val_sums = torch.zeros(len(LOSS_PARTS), device=device)
             n_val_batches = math.ceil(len(x_val) / val_batch)
             with torch.inference_mode():
                 for b in range(n_val_batches):
                     x = x_val[b * val_batch:(b + 1) * val_batch]
-                    val_sums += _stack_parts(model.loss(x, model(x), kld_weight))
+                    val_sums += _stack_parts(model.loss(x, model(x), val_kld_weight))
         except RuntimeError as err:
             if not _out_of_memory(err):
                 raise
@@ -213,10 +240,13 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
                 or _non_finite_params(model):
             status, stop_reason = "diverged", f"non-finite loss or parameters in epoch {epoch}"
             break
-        if cfg.early_stopping and converged_at(
-                [r["val_recon"] for r in rows], cfg.min_delta, cfg.patience) == epoch:
-            stop_reason = (f"validation reconstruction improved < {cfg.min_delta:.0%} "
-                           f"for {cfg.patience} epoch(s) at epoch {epoch}")
+        if cfg.early_stopping and converged_at(_stopping_curve(cfg, rows), cfg.min_delta,
+                                               cfg.patience, cfg.stopping,
+                                               cfg.min_epochs) == epoch:
+            stop_reason = (f"validation reconstruction improved < {cfg.min_delta:.0%}"
+                           if cfg.stopping == "relative_recon" else
+                           f"validation loss improved by <= {cfg.min_delta}")
+            stop_reason += f" for {cfg.patience} epoch(s) at epoch {epoch}"
             break
 
     latent = None
@@ -236,11 +266,12 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
         "best_epoch": best["epoch"] if best else None,
         "best_val_loss": best["val_loss"] if best else None,
         "final_val_loss": rows[-1]["val_loss"] if rows else None,
-        "convergence_epoch": converged_at([r["val_recon"] for r in ok_rows],
-                                          cfg.min_delta, cfg.patience),
+        "convergence_epoch": converged_at(_stopping_curve(cfg, ok_rows), cfg.min_delta,
+                                          cfg.patience, cfg.stopping, cfg.min_epochs),
         "divergence_epoch": rows[-1]["epoch"] if status == "diverged" else None,
         "config": dataclasses.asdict(cfg),
         "resolved": {"output": output, "grad_clip": grad_clip, "kld_weight": kld_weight,
+                     "val_kld_weight": val_kld_weight,
                      "init_layers_touched": init_touched, "n_batches_per_epoch": n_batches,
                      "val_batch_size": val_batch},
         "data": {"n_train": n_train, "n_val": len(x_val), "n_genes": n_genes,
@@ -255,16 +286,17 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
 
 def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int,
                  device: torch.device) -> np.ndarray:
-    """Encoder means mu [n x latent] of the rows of x, in eval mode, `batch` rows at a time.
-    A diverged model gives non-finite means; running out of memory gives NaN (both recorded)."""
+    """The model's latent means (`embed`: mu [n x D] for most models) of the rows of x, in eval
+    mode, `batch` rows at a time. A diverged model gives non-finite means; running out of memory
+    gives NaN (both recorded)."""
     model.eval()
-    out = np.full((len(x), model.fc_mu.out_features), np.nan, dtype=np.float32)
+    out = np.full((len(x), model.embed_width), np.nan, dtype=np.float32)
     try:
         with torch.inference_mode():
             for start in range(0, len(x), batch):
                 chunk = torch.as_tensor(np.ascontiguousarray(x[start:start + batch]),
                                         device=device)
-                out[start:start + batch] = model.encode(chunk)[0].float().cpu().numpy()
+                out[start:start + batch] = model.embed(chunk).float().cpu().numpy()
     except RuntimeError as err:
         if not _out_of_memory(err):
             raise

@@ -8,33 +8,44 @@ mean over all B x G elements, KL a sum over D averaged over B, and `kld_weight` 
 the KL. Where the reference is numerically unsafe but algebraically equal (log-cosh), the stable
 form is used; where it is debatable (IWAE), the alternative is an option.
 
+Four more families come from the benchmark that followed the studies (Eltager et al. 2023,
+reference/eltager2023.md §4): BetaVAE, BetaTCVAE, DIPVAE, CategoricalVAE; each has the published
+method as its default and the benchmark's arithmetic as a named variant where they differ.
+
 Every `loss()` returns a dict of scalar tensors: `loss` (what is optimised), `recon`, `kld`,
-and `mmd` for InfoVAE, so that any other weighting can be recomputed from the parts.
+and the model's own terms (mmd; capacity; mi, tc, dwkl; dip), so that any other weighting can be
+recomputed from the parts.
 """
 
 from __future__ import annotations
 
 from ..config import ConfigError
 from .base import VAE, Linear, kl_per_sample
+from .beta import BetaVAE
+from .betatc import BetaTCVAE
+from .categorical import CategoricalVAE
+from .dip import DIPVAE
 from .infovae import InfoVAE, pairwise_sq_dists
 from .iwae import IWAE
 from .logcosh import LogCoshVAE
 from .vanilla import VanillaVAE
 
-__all__ = ["IWAE", "VAE", "InfoVAE", "Linear", "LogCoshVAE", "MODELS", "VanillaVAE",
-           "build_model", "kl_per_sample", "pairwise_sq_dists"]
+__all__ = ["DIPVAE", "IWAE", "VAE", "BetaTCVAE", "BetaVAE", "CategoricalVAE", "InfoVAE",
+           "Linear", "LogCoshVAE", "MODELS", "VanillaVAE", "build_model", "kl_per_sample",
+           "pairwise_sq_dists"]
 
 MODELS: dict[str, type[VAE]] = {
-    cls.name: cls for cls in (VanillaVAE, IWAE, InfoVAE, LogCoshVAE)
+    cls.name: cls for cls in (VanillaVAE, IWAE, InfoVAE, LogCoshVAE, BetaVAE, BetaTCVAE, DIPVAE,
+                              CategoricalVAE)
 }
 
 
 def build_model(name: str, n_genes: int, latent: int, hidden: list[int], output: str,
-                params: dict | None = None) -> VAE:
+                params: dict | None = None, activation: str = "relu") -> VAE:
     """Registry lookup; `params` are the model's own options (e.g. IWAE num_samples)."""
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
     try:
-        return MODELS[name](n_genes, latent, list(hidden), output, **(params or {}))
+        return MODELS[name](n_genes, latent, list(hidden), output, activation, **(params or {}))
     except TypeError as err:
         raise ConfigError(f"bad model_params for {name!r}: {params} ({err})") from None

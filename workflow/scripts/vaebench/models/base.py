@@ -48,8 +48,13 @@ class Linear(nn.Linear):
         return super().forward(x)
 
 
-def _block(n_in: int, n_out: int) -> nn.Sequential:
-    return nn.Sequential(Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU())
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def mlp(widths: list[int], activation: str) -> nn.Sequential:
+    """Blocks Linear -> BatchNorm1d -> activation between consecutive widths."""
+    return nn.Sequential(*(nn.Sequential(Linear(a, b), nn.BatchNorm1d(b), ACTIVATIONS[activation]())
+                           for a, b in zip(widths, widths[1:])))
 
 
 def kl_per_sample(mu: Tensor, log_var: Tensor) -> Tensor:
@@ -58,28 +63,45 @@ def kl_per_sample(mu: Tensor, log_var: Tensor) -> Tensor:
 
 
 class VAE(nn.Module):
-    """MLP VAE: encoder blocks Linear -> BatchNorm1d -> ReLU, heads fc_mu/fc_var, mirrored decoder.
+    """MLP VAE: encoder blocks Linear -> BatchNorm1d -> activation (ReLU or Tanh), heads
+    fc_mu/fc_var, mirrored decoder.
 
     hidden=[1024, 512, 256] gives encoder G->1024->512->256 and decoder D->256->512->1024->G.
     `output` is "sigmoid" (min-max scaled data in [0, 1]) or "linear" (z-scored data).
-    Subclasses differ only in `loss` (and IWAE in how many z it samples).
+    Subclasses differ in `loss`, and some in their heads (`build_heads`, `code_width`: what the
+    decoder takes) and in what they sample.
+
+    `dataset_size` is the number of samples of the split the batches come from (training or
+    validation); the trainer sets it before each pass, for objectives that estimate q(z) over
+    the data set (BetaTCVAE).
     """
 
     name: str
     default_grad_clip: float | None = None
 
-    def __init__(self, n_genes: int, latent: int, hidden: list[int], output: str = "sigmoid"):
+    def __init__(self, n_genes: int, latent: int, hidden: list[int], output: str = "sigmoid",
+                 activation: str = "relu"):
         super().__init__()
         if output not in ("sigmoid", "linear"):
             raise ConfigError(f"output must be 'sigmoid' or 'linear', got {output!r}")
-        widths = [n_genes, *hidden]
-        self.encoder = nn.Sequential(*(_block(a, b) for a, b in zip(widths, widths[1:])))
-        self.fc_mu = Linear(hidden[-1], latent)
-        self.fc_var = Linear(hidden[-1], latent)
-        back = [latent, *reversed(hidden)]
-        self.decoder = nn.Sequential(*(_block(a, b) for a, b in zip(back, back[1:])))
+        if activation not in ACTIVATIONS:
+            raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
+                              f"got {activation!r}")
+        self.encoder = mlp([n_genes, *hidden], activation)
+        self.build_heads(hidden[-1], latent)
+        self.embed_width = self.code_width(latent)  # the width of `embed`'s latent means
+        self.decoder = mlp([self.code_width(latent), *reversed(hidden)], activation)
         self.final_layer = Linear(hidden[0], n_genes)
         self.output_activation = nn.Sigmoid() if output == "sigmoid" else nn.Identity()
+        self.dataset_size: int | None = None
+
+    def build_heads(self, width: int, latent: int) -> None:
+        self.fc_mu = Linear(width, latent)
+        self.fc_var = Linear(width, latent)
+
+    def code_width(self, latent: int) -> int:
+        """The width of what the decoder takes (z)."""
+        return latent
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """x [B x G] -> (mu [B x D], log_var [B x D])."""
@@ -99,6 +121,10 @@ class VAE(nn.Module):
         mu, log_var = self.encode(x)
         z = self.reparameterize(mu, log_var)
         return {"recon": self.decode(z), "mu": mu, "log_var": log_var, "z": z}
+
+    def embed(self, x: Tensor) -> Tensor:
+        """x [B x G] -> the latent means kept for downstream scores, [B x D] (mu)."""
+        return self.encode(x)[0]
 
     def loss(self, x: Tensor, out: dict[str, Tensor], kld_weight: float) -> dict[str, Tensor]:
         """x [B x G], the output of forward, M_N -> {"loss", "recon", "kld", ...} scalars."""

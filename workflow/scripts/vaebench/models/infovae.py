@@ -33,9 +33,9 @@ class InfoVAE(VAE):
     name = "infovae"
     default_grad_clip = 0.8
 
-    def __init__(self, n_genes, latent, hidden, output="sigmoid", alpha=-9.0, beta=10.5,
-                 reg_weight=110.0, kernel="imq", latent_var=2.0):
-        super().__init__(n_genes, latent, hidden, output)
+    def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
+                 alpha=-9.0, beta=10.5, reg_weight=110.0, kernel="imq", latent_var=2.0):
+        super().__init__(n_genes, latent, hidden, output, activation)
         if alpha > 0:
             raise ConfigError(f"infovae alpha must be <= 0 (as the reference asserts), got {alpha}")
         if kernel not in MODEL_OPTIONS["infovae"]["kernel"]:

@@ -27,9 +27,9 @@ class IWAE(VAE):
 
     name = "iwae"
 
-    def __init__(self, n_genes, latent, hidden, output="sigmoid", num_samples=5,
-                 objective="antixk"):
-        super().__init__(n_genes, latent, hidden, output)
+    def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
+                 num_samples=5, objective="antixk"):
+        super().__init__(n_genes, latent, hidden, output, activation)
         if objective not in MODEL_OPTIONS["iwae"]["objective"]:
             raise ConfigError(f"iwae objective must be one of "
                               f"{', '.join(MODEL_OPTIONS['iwae']['objective'])}, got {objective!r}")

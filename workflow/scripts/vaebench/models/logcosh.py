@@ -19,8 +19,9 @@ class LogCoshVAE(VAE):
 
     name = "logcosh"
 
-    def __init__(self, n_genes, latent, hidden, output="sigmoid", alpha=10.0, beta=1.0):
-        super().__init__(n_genes, latent, hidden, output)
+    def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
+                 alpha=10.0, beta=1.0):
+        super().__init__(n_genes, latent, hidden, output, activation)
         self.alpha, self.beta = alpha, beta
 
     def loss(self, x, out, kld_weight):

@@ -1,0 +1,56 @@
+"""β-VAE: Higgins et al. 2017 and the capacity objective of Burgess et al. 2018.
+
+The benchmark (Eltager et al. 2023; reference/eltager2023.md §4.1) ran the capacity objective
+with AntixK's arithmetic and the fork's config (gamma 10, max_capacity 25, 10,000 steps).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..config import MODEL_OPTIONS, ConfigError
+from .base import VAE, kl_per_sample
+
+
+class BetaVAE(VAE):
+    """objective "burgess" (default, the benchmark's):
+        loss = MSE + gamma * M_N * |KL - C(t)|,  C(t) = min(max_capacity * t / capacity_steps,
+        max_capacity), t the number of clock ticks so far (this call included);
+    objective "higgins": loss = MSE + beta * M_N * KL.
+    MSE is the mean over B x G, KL = mean_b sum_d KL (as VanillaVAE). The clock ticks once per
+    training step (capacity_clock "train", the default); "all_calls" also ticks on validation
+    batches, as the reference's `num_iter` did, so its capacity grew with the validation set's
+    size. Parts: recon, kld, and capacity (C(t) of this call; burgess only).
+    """
+
+    name = "betavae"
+
+    def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
+                 objective="burgess", beta=4.0, gamma=10.0, max_capacity=25.0,
+                 capacity_steps=10000, capacity_clock="train"):
+        super().__init__(n_genes, latent, hidden, output, activation)
+        for key, value in (("objective", objective), ("capacity_clock", capacity_clock)):
+            if value not in MODEL_OPTIONS["betavae"][key]:
+                raise ConfigError(f"betavae {key} must be one of "
+                                  f"{', '.join(MODEL_OPTIONS['betavae'][key])}, got {value!r}")
+        if capacity_steps <= 0:
+            raise ConfigError(f"betavae capacity_steps must be positive, got {capacity_steps}")
+        self.objective, self.beta, self.gamma = objective, beta, gamma
+        self.max_capacity, self.capacity_steps = max_capacity, capacity_steps
+        self.capacity_clock = capacity_clock
+        self.clock = 0
+
+    def capacity(self) -> float:
+        return min(self.max_capacity * self.clock / self.capacity_steps, self.max_capacity)
+
+    def loss(self, x, out, kld_weight):
+        recon = F.mse_loss(out["recon"], x)
+        kld = kl_per_sample(out["mu"], out["log_var"]).mean()
+        if self.objective == "higgins":
+            return {"loss": recon + self.beta * kld_weight * kld, "recon": recon, "kld": kld}
+        if self.training or self.capacity_clock == "all_calls":
+            self.clock += 1
+        capacity = torch.tensor(self.capacity(), dtype=kld.dtype, device=kld.device)
+        loss = recon + self.gamma * kld_weight * (kld - capacity).abs()
+        return {"loss": loss, "recon": recon, "kld": kld, "capacity": capacity}

@@ -1,0 +1,65 @@
+"""DIP-VAE (Kumar et al. 2018): an ELBO plus a penalty that pushes the covariance of the
+aggregate posterior towards the identity."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..config import MODEL_OPTIONS, ConfigError
+from .base import VAE, kl_per_sample
+
+
+def dip_penalty(cov: Tensor, lambda_offdiag: float, lambda_diag: float) -> Tensor:
+    """lambda_offdiag * sum_{i != j} C_ij^2 + lambda_diag * sum_i (C_ii - 1)^2."""
+    diag = torch.diagonal(cov)
+    off = cov - torch.diag(diag)
+    return lambda_offdiag * (off**2).sum() + lambda_diag * ((diag - 1) ** 2).sum()
+
+
+class DIPVAE(VAE):
+    """objective "kumar" (default, as published): Cov_x[mu] = (1/B) sum_b (mu_b - mean_b mu)
+    (mu_b - mean_b mu)^T, centred over the samples of the batch; DIP-VAE-I penalises it,
+    DIP-VAE-II (`dip_type` "ii") penalises Cov_x[mu] + diag(mean_b sigma_b^2), the covariance
+    of z under the aggregate posterior. loss = MSE + M_N * KL + dip (MSE mean over B x G,
+    KL = mean_b sum_d, as VanillaVAE).
+    objective "fork" (the benchmark's arithmetic, reference/eltager2023.md §4.3): mu centred
+    across its latent dimensions (per sample), C = c^T c not divided by B, plus the scalar
+    mean_i exp(2 log_var)_ii (i < min(B, D)) added to every entry; loss = sum_{b,g} (x_hat - x)^2
+    + sum_b KL + dip, M_N not applied. Parts: recon, kld (as they enter the loss), dip.
+    """
+
+    name = "dipvae"
+
+    def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
+                 lambda_offdiag=0.1, lambda_diag=0.05, dip_type="ii", objective="kumar"):
+        super().__init__(n_genes, latent, hidden, output, activation)
+        for key, value in (("dip_type", dip_type), ("objective", objective)):
+            if value not in MODEL_OPTIONS["dipvae"][key]:
+                raise ConfigError(f"dipvae {key} must be one of "
+                                  f"{', '.join(MODEL_OPTIONS['dipvae'][key])}, got {value!r}")
+        self.lambda_offdiag, self.lambda_diag = lambda_offdiag, lambda_diag
+        self.dip_type, self.objective = dip_type, objective
+
+    def covariance(self, mu: Tensor, log_var: Tensor) -> Tensor:
+        """[B x D], [B x D] -> [D x D], the matrix the penalty pushes towards I."""
+        if self.objective == "fork":
+            centred = mu - mu.mean(dim=1, keepdim=True)
+            return centred.T @ centred + torch.diagonal((2 * log_var).exp(), dim1=0).mean()
+        centred = mu - mu.mean(dim=0, keepdim=True)
+        cov = centred.T @ centred / mu.shape[0]
+        if self.dip_type == "ii":
+            cov = cov + torch.diag(log_var.exp().mean(dim=0))
+        return cov
+
+    def loss(self, x, out, kld_weight):
+        mu, log_var = out["mu"], out["log_var"]
+        dip = dip_penalty(self.covariance(mu, log_var), self.lambda_offdiag, self.lambda_diag)
+        if self.objective == "fork":
+            recon = F.mse_loss(out["recon"], x, reduction="sum")
+            kld = kl_per_sample(mu, log_var).sum()
+            return {"loss": recon + kld + dip, "recon": recon, "kld": kld, "dip": dip}
+        recon = F.mse_loss(out["recon"], x)
+        kld = kl_per_sample(mu, log_var).mean()
+        return {"loss": recon + kld_weight * kld + dip, "recon": recon, "kld": kld, "dip": dip}
