@@ -25,8 +25,12 @@ def snakemake(*args, cwd=REPO, check=True, **run_options):
 def planned_jobs(workdir, configfile) -> dict[str, int]:
     """{rule: count} of what a dry-run would run; {} when there is nothing to do."""
     done = snakemake("-n", "--directory", str(workdir), "--configfile", str(configfile))
-    out = done.stdout + done.stderr
-    stats = out.split("Job stats:")[1].split("\n\n")[0] if "Job stats:" in out else ""
+    return job_counts(done.stdout + done.stderr)
+
+
+def job_counts(console: str) -> dict[str, int]:
+    """{rule: count} from the "Job stats" table Snakemake prints."""
+    stats = console.split("Job stats:")[1].split("\n\n")[0] if "Job stats:" in console else ""
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
             if m[1] != "total"}
 

@@ -164,6 +164,29 @@ def test_fill_zero_keeps_the_na_gene_and_changes_the_top_set(expr):
     assert prep.summary["genes_dropped_na"] == 0 and prep.summary["na_cells"] == 1
 
 
+def test_omit_then_zero_skips_na_when_ranking_and_scaling_then_sets_it_to_zero(expr):
+    # The benchmark: pandas' MAD and scipy's zscore skip NA, then NaN -> 0. NAGENE's observed
+    # 9 0 9 0 9 have mean 5.4 and mean_ad 4.32: above HIGH (4), below SPIKE.
+    prep = preprocess(expr, top_k=3, na_policy="omit_then_zero", scaling="zscore")
+    assert prep.genes == ["SPIKE", "NAGENE", "HIGH"]
+    observed = np.array([9.0, 0, 9, 0, 9])
+    z = (observed - observed.mean()) / observed.std()
+    assert prep.x[:, 1] == pytest.approx([z[0], 0.0, *z[1:]], abs=1e-6)
+    assert not np.isnan(prep.x).any()
+    with pytest.raises(ValueError, match="omit_then_zero.*needs scale_fit 'all'"):
+        preprocess(expr, top_k=3, na_policy="omit_then_zero", scale_fit="train")
+
+
+def test_normals_can_be_dropped_by_their_barcode(expr):
+    prep = preprocess(expr, top_k=3, normals="drop")
+    assert prep.samples == [s for s in SAMPLES if not s.endswith("-11")] and len(SAMPLES) == 6
+    assert prep.summary["normal_samples_dropped"] == 1 and prep.x.shape == (5, 3)
+    assert preprocess(expr, top_k=3).x.shape == (6, 3)  # kept by default
+    plain = expr.rename(columns=lambda s: s.replace("TCGA-", "S"))
+    with pytest.raises(ValueError, match="normals 'drop' needs TCGA barcodes.*'SAA-0001-01'"):
+        preprocess(plain, top_k=3, normals="drop")
+
+
 @pytest.mark.parametrize("policy, dup_values, genes", [
     ("first", [2, 2, 2, 2, 2, 2], ["SPIKE", "HIGH", "100130426", "MID", "NEG", "LOW", "DUP"]),
     ("mean", [3, 3, 3, 3, 3, 6], ["SPIKE", "HIGH", "100130426", "MID", "NEG", "DUP", "LOW"]),

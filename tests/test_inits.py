@@ -43,16 +43,17 @@ def test_distribution_of_touched_weights(name):
     mean, std = expected_bounds(name, G, H)
     assert w.mean().item() == pytest.approx(mean, abs=0.02 * max(std, 0.05))
     assert w.std().item() == pytest.approx(std, rel=0.02)
-    if name in ("uniform", "default", "xavier_uniform"):
+    if name in ("uniform", "default", "xavier_uniform", "kaiming_uniform"):
         half_width = std * math.sqrt(3)
         assert w.min() >= mean - half_width and w.max() <= mean + half_width
 
 
+@pytest.mark.parametrize("init", ["normal", "kaiming_uniform"])
 @pytest.mark.parametrize("layers,touched", [("hidden", HIDDEN), ("all", ALL)])
-def test_only_the_chosen_layers_change_and_biases_never(layers, touched):
+def test_only_the_chosen_layers_change_and_biases_never(layers, touched, init):
     model = fresh()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    names = apply_init(model, "normal", layers)
+    names = apply_init(model, init, layers)
     assert names == touched
     after = model.state_dict()
     changed = {k.rsplit(".", 1)[0] for k in before if not torch.equal(before[k], after[k])}

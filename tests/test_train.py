@@ -3,6 +3,7 @@
 import json
 import math
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -62,6 +63,71 @@ def test_convergence_epoch_rule():
     assert converged_at(curve, 0.01, patience=2) == 7
     assert converged_at([3.0, 2.0, 1.0], 0.01, patience=1) is None
     assert converged_at([1.0, 2.0], 0.01, patience=1) == 2  # worse is "improved by < 1%"
+
+
+def test_the_benchmarks_stopping_rule_on_hand_made_curves():
+    # Lightning's EarlyStopping(min_delta=1e-4, patience=3) and min_epochs=5, on val_loss:
+    # an epoch improves only if below the best by more than 1e-4, and only then becomes the best.
+    rule = {"rule": "absolute_loss", "min_epochs": 5}
+    curve = [5.0, 4.0, 3.99995, 3.99992, 3.99991, 3.0, 2.0]  # three tiny gains after epoch 2
+    assert converged_at(curve, 1e-4, 3, **rule) == 5
+    assert converged_at(curve, 1e-4, 3, "relative_recon", 5) == 5  # stalls count the same here
+    early = [5.0, 5.0, 5.0, 5.0, 5.0, 5.0]  # stalls from epoch 2: patience met at 4, wait for 5
+    assert converged_at(early, 1e-4, 3, **rule) == 5
+    assert converged_at(early, 1e-4, 3, "absolute_loss", 1) == 4
+    # Gains of 4e-5 each: stalls, but the best stays at 5.0, so by epoch 4 they add up to an
+    # improvement (1.2e-4) and the count starts again; a best updated on every gain would stop.
+    creeping = [5.0, 4.99996, 4.99992, 4.99988, 4.99984, 4.9998]
+    assert converged_at(creeping, 1e-4, 3, "absolute_loss", 1) is None
+    assert converged_at([4.0, 3.0, 2.0, 1.0, 0.5, 0.1], 1e-4, 3, **rule) is None
+
+
+def test_the_benchmarks_stopping_rule_stops_a_run(data):
+    rows, record = train_run(config(epochs=80, early_stopping=True, stopping="absolute_loss",
+                                    min_delta=1e-3, patience=3, min_epochs=5), data)
+    assert 5 <= record["epochs_run"] < 80
+    assert record["convergence_epoch"] == record["epochs_run"]
+    assert converged_at([r["val_loss"] for r in rows], 1e-3, 3, "absolute_loss", 5) == len(rows)
+    assert "validation loss improved by <= 0.001 for 3 epoch(s)" in record["stop_reason"]
+
+
+@pytest.mark.parametrize("kld_weight,train,val", [(None, "n_train", "n_train"),
+                                                  ("per_split", "n_train", "n_val"),
+                                                  (1.0, None, None)])
+def test_the_kl_weight_rule_is_recorded_and_used(data, kld_weight, train, val):
+    rows, record = train_run(config(kld_weight=kld_weight, epochs=2), data)
+    n = record["data"]
+    want_train = 1.0 if train is None else 50 / n[train]
+    want_val = 1.0 if val is None else 50 / n[val]
+    assert record["resolved"]["kld_weight"] == pytest.approx(want_train)
+    assert record["resolved"]["val_kld_weight"] == pytest.approx(want_val)
+    last = rows[-1]  # VanillaVAE: loss = recon + M_N * kld, the validation set one batch
+    assert last["val_loss"] == pytest.approx(last["val_recon"] + want_val * last["val_kld"],
+                                             rel=1e-5)
+
+
+def test_every_model_trains_with_a_falling_loss_at_its_configs_learning_rate():
+    default = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+    expr, _ = make_synthetic(400, 400, seed=4)
+    data = preprocess(expr, top_k=150, scaling="zscore")
+    for study in default["studies"].values():
+        for model in study["grid"].get("model", []):
+            base = {k: v for k, v in study["base"].items() if k in ("lr", "init")}
+            cfg = config(model=model, epochs=8, batch_size=64, latent=6, **base,
+                         model_params=default["model_params"].get(model, {}))
+            rows, record = train_run(cfg, data)
+            assert record["status"] == "ok", (model, record["stop_reason"])
+            assert rows[-1]["val_loss"] < rows[0]["val_loss"], (model, rows)
+            assert rows[-1]["train_loss"] < rows[0]["train_loss"], model
+
+
+def test_the_latent_means_of_a_categorical_model_are_its_class_probabilities(data):
+    from vaebench.train import fit
+
+    _, _, latent = fit(config(model="categorical", save_latent=True, epochs=2,
+                              model_params={"categorical_dim": 5}), data)
+    assert latent.shape == (300, 4 * 5)
+    assert latent.reshape(300, 4, 5).sum(-1) == pytest.approx(1.0, abs=1e-5)
 
 
 def write_dataset(data, folder):

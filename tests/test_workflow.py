@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import REPO, TINY, planned_jobs, snakemake, write_config
+from helpers import REPO, TINY, job_counts, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -40,12 +40,32 @@ def test_slurm_profile_bundles_the_papers_into_tens_of_jobs(tmp_path):
     assert len(bundles) == 33
 
 
-def test_default_config_plans_all_four_studies(tmp_path):
+def test_default_config_plans_all_five_studies(tmp_path):
     jobs = planned_jobs(tmp_path, REPO / "config" / "config.yaml")
-    assert jobs["train"] + jobs["train_latent"] == 4 * 5 * 2 + 5 * 2 + 5 * 2 + 4 * 3 * 2 * 3
-    assert jobs["train_latent"] == 4 * 5 * 2  # every run of init
-    assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 4
-    assert jobs["latent_scores"] == jobs["embedding"] == jobs["make_synthetic"] == 1
+    assert jobs["train"] + jobs["train_latent"] == (4 * 5 * 2 + 5 * 2 + 5 * 2 + 4 * 3 * 2 * 3
+                                                    + 4 * 2)
+    assert jobs["train_latent"] == 4 * 5 * 2 + 4 * 2  # every run of init and benchmark_models
+    assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 5
+    assert jobs["latent_scores"] == jobs["embedding"] == 2 and jobs["make_synthetic"] == 1
+
+
+def test_the_default_config_trains_all_eight_models():
+    from vaebench.config import MODEL_NAMES
+
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    trained = {m for study in cfg["studies"].values() for m in study["grid"].get("model", [])}
+    assert trained == set(MODEL_NAMES) and len(trained) == 8
+
+
+def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
+    configfile = REPO / "config" / "eltager2023.yaml"
+    done = snakemake("-n", "--directory", str(tmp_path), "--configfile", str(configfile))
+    runs = set(re.findall(r"results/benchmark/runs/(\S+)/latent\.npy", done.stdout))
+    assert len(runs) == 6 * 6 * 6 * 5 * 3 * 2 == 6480
+    assert job_counts(done.stdout + done.stderr) == {
+        "download_xena": 1, "download_phenotype": 1, "preprocess": 1, "train_latent": 6480,
+        "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
+        "all": 1}
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -69,6 +89,29 @@ def test_default_config_plans_all_four_studies(tmp_path):
      "studies.hparam.figure.x: 'batch_size' is not an axis"),
     (lambda c: c["studies"]["hparam"]["grid"].update(lr=[1.0e-3, 0.001]),
      "studies.hparam.grid: two grid points give the run model=vanilla/lr=0.001/"),
+    # the benchmark's keys: the value and where it is
+    (lambda c: c["studies"]["init"]["base"].update(activation="sigmoid"),
+     r"'sigmoid' is not one of \['relu', 'tanh'\][\s\S]*\['base'\]\['activation'\]"),
+    (lambda c: c["studies"]["init"]["grid"].update(activation=["relu", "gelu"]),
+     r"'gelu' is not one of \['relu', 'tanh'\][\s\S]*\['grid'\]\['activation'\]\[1\]"),
+    (lambda c: c["studies"]["init"]["base"].update(kld_weight=-1),
+     r"-1 is not valid under any[\s\S]*\['base'\]\['kld_weight'\]"),
+    (lambda c: c["studies"]["init"]["base"].update(stopping="lightning"),
+     r"'lightning' is not one of \['relative_recon', 'absolute_loss'\][\s\S]*\['stopping'\]"),
+    (lambda c: c["studies"]["init"]["base"].update(min_epochs=0),
+     r"0 is less than the minimum of 1[\s\S]*\['base'\]\['min_epochs'\]"),
+    (lambda c: c["preprocess"]["minmax"].update(normals="some"),
+     r"'some' is not one of \['keep', 'drop'\][\s\S]*\['minmax'\]\['normals'\]"),
+    (lambda c: c["preprocess"]["minmax"].update(na_policy="omit"),
+     r"'omit' is not one of[\s\S]*\['minmax'\]\['na_policy'\]"),
+    (lambda c: c["studies"]["init"].update(by_model={"vqvae": {"lr": 0.1}}),
+     r"'vqvae' is not one of[\s\S]*\['init'\]\['by_model'\]"),
+    (lambda c: c["studies"]["init"].update(by_model={"infovae": {"lr": "fast"}}),
+     r"'fast' is not of type 'number'[\s\S]*\['by_model'\]\['infovae'\]\['lr'\]"),
+    (lambda c: c["model_params"].update(betavae={"objective": "kingma"}),
+     r"'kingma' is not one of \['burgess', 'higgins'\][\s\S]*\['betavae'\]\['objective'\]"),
+    (lambda c: c["model_params"].update(categorical={"temperature": 0}),
+     r"0 is less than or equal to the minimum of 0[\s\S]*\['categorical'\]\['temperature'\]"),
     (lambda c: c["studies"]["init"]["base"].update(lr=0.002), None),
 ])
 def test_bad_config_stops_before_any_job(tmp_path, edit, message):
@@ -135,6 +178,10 @@ def test_tiny_run_produces_every_table_and_figure(finished):
     record = json.loads((workdir / "results/init/runs/model=infovae/init=normal/seed=2/run.json")
                         .read_text())
     assert record["config"]["model_params"]["reg_weight"] == 110.0
+    assert record["config"]["scheduler_gamma"] == 0.9  # by_model: infovae's own setting
+    vanilla = json.loads((workdir / "results/init/runs/model=vanilla/init=normal/seed=2/run.json")
+                         .read_text())
+    assert vanilla["config"]["scheduler_gamma"] == 0.95
     assert (workdir / "logs/train/init/model=infovae/init=normal/seed=2.log").exists()
     assert (workdir / "benchmarks/train/init/model=infovae/init=normal/seed=2.tsv").exists()
 

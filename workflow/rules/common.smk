@@ -262,13 +262,21 @@ def train_env(wildcards):
 
 def latent_study_pattern():
     """The `study` wildcard of train_latent: a study name, but only where the rest of the path
-    is one of that study's save_latent runs (a lookahead), so exactly those runs get the third
-    output and `ruleorder: train_latent > train` hands every other run to `train`."""
-    studies = [
-        f"{re.escape(study)}(?=/runs/(?:{'|'.join(map(re.escape, runs))})/[^/]+$)"
-        for study, runs in LATENT_RUNS.items()
-        if runs
-    ]
+    is one of that study's save_latent runs (a lookahead per selected axis, e.g.
+    `(?=/runs/(?:[^/]+/)*seed=(?:1)/)`), so exactly those runs get the third output and
+    `ruleorder: train_latent > train` hands every other run to `train`. Its size grows with the
+    selection, not with the grid: Snakemake scans it for every job of the DAG."""
+    studies = []
+    for study, runs in LATENT_RUNS.items():
+        if not runs:
+            continue
+        selection = config["studies"][study].get("save_latent") or {}
+        lookaheads = "".join(
+            f"(?=/runs/(?:[^/]+/)*{re.escape(axis)}="
+            f"(?:{'|'.join(re.escape(axis_value(v)) for v in values)})/)"
+            for axis, values in selection.items()
+        )
+        studies.append(re.escape(study) + lookaheads)
     return "|".join(studies) if studies else "(?!)"
 
 

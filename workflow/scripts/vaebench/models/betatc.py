@@ -55,8 +55,9 @@ class BetaTCVAE(VAE):
         MI = mean_i[log q(z_i|x_i) - log q(z_i)], TC = mean_i[log q(z_i) - log prod_d q(z_id)],
         dwKL = mean_i[log prod_d q(z_id) - log p(z_i)].
     anneal = min(t / anneal_steps, 1) in training, t the training steps so far (this one
-    included); 1 in validation. `weights`: "stratified" (default) or the reference's "fork"
-    layout (mss_log_weights). `head_hidden` > 0 puts a Linear(h, head_hidden) without activation
+    included); 1 in validation. `weights`: "stratified" (default, as published) or "fork", the
+    reference's arithmetic: its weight layout (mss_log_weights) and its log W added to each of
+    the D terms before they are summed, so that log q(z) is estimated with the weights W^D. `head_hidden` > 0 puts a Linear(h, head_hidden) without activation
     between the encoder and the heads (the fork: 256). Parts: recon (as in the loss), kld (the
     analytic KL, mean_b sum_d; not in the loss), mi, tc, dwkl.
     """
@@ -98,8 +99,11 @@ class BetaTCVAE(VAE):
         log_p_z = log_normal(z, torch.zeros_like(z), torch.zeros_like(z)).sum(1)
         pairs = log_normal(z.unsqueeze(1), mu.unsqueeze(0), log_var.unsqueeze(0))  # [B x B x D]
         log_w = mss_log_weights(batch, self.dataset_size or batch, self.weights).to(z)
-        log_q_z = torch.logsumexp(log_w + pairs.sum(2), dim=1)
-        log_prod_q_z = torch.logsumexp(log_w.unsqueeze(2) + pairs, dim=1).sum(1)
+        weighted = log_w.unsqueeze(2) + pairs
+        # The reference adds log W to each of the D terms before summing them: W^D in log q(z).
+        summed = weighted.sum(2) if self.weights == "fork" else log_w + pairs.sum(2)
+        log_q_z = torch.logsumexp(summed, dim=1)
+        log_prod_q_z = torch.logsumexp(weighted, dim=1).sum(1)
         mi = (log_q_zx - log_q_z).mean()
         tc = (log_q_z - log_prod_q_z).mean()
         dwkl = (log_prod_q_z - log_p_z).mean()
