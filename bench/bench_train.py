@@ -18,9 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+from timing import run_child
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "workflow" / "scripts"))
@@ -54,11 +55,6 @@ def epoch_gflop(samples: int, genes: int, hidden: list[int], val_fraction=0.2, b
     n_val = round(samples * val_fraction)
     n_train = (samples - n_val) // batch * batch
     return 2 * macs * (3 * n_train + n_val) / 1e9
-
-
-def run_child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

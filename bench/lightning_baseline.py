@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import lightning as L
 import torch
 import torch.nn.functional as F
+from timing import best_time
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -245,16 +246,6 @@ _SHAPES = (
 )
 
 
-def _best_time(fn, repeats: int) -> float:
-    fn()  # warm-up (thread pool, primitive creation)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def matmul_gflops_by_shape(
     threads: int, backend: str = "aten", repeats: int = 7
 ) -> dict[tuple[int, int, int], float]:
@@ -284,7 +275,7 @@ def matmul_gflops_by_shape(
                     def fn(a=a, w=w):
                         return torch.ops.mkldnn._linear_pointwise(a, w, None, "none", [], "")
 
-                out[(m, k, n)] = 2.0 * m * k * n / _best_time(fn, repeats) / 1e9
+                out[(m, k, n)] = 2.0 * m * k * n / best_time(fn, repeats) / 1e9
     finally:
         torch.set_num_threads(old)
     return out

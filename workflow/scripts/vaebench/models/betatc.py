@@ -57,9 +57,10 @@ class BetaTCVAE(VAE):
     anneal = min(t / anneal_steps, 1) in training, t the training steps so far (this one
     included); 1 in validation. `weights`: "stratified" (default, as published) or "fork", the
     reference's arithmetic: its weight layout (mss_log_weights) and its log W added to each of
-    the D terms before they are summed, so that log q(z) is estimated with the weights W^D. `head_hidden` > 0 puts a Linear(h, head_hidden) without activation
-    between the encoder and the heads (the fork: 256). Parts: recon (as in the loss), kld (the
-    analytic KL, mean_b sum_d; not in the loss), mi, tc, dwkl.
+    the D terms before they are summed, so that log q(z) is estimated with the weights W^D.
+    `head_hidden` > 0 puts a Linear(h, head_hidden) without activation between the encoder and
+    the heads (the fork: 256). Parts: recon (as in the loss), kld (the analytic KL,
+    mean_b sum_d; not in the loss), mi, tc, dwkl.
     """
 
     name = "betatcvae"
