@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..config import ConfigError
+from ..config import MODEL_OPTIONS, ConfigError
 
 # A private op of torch's CPU build: fall back to nn.Linear's path wherever it is missing.
 ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
@@ -55,6 +55,14 @@ def mlp(widths: list[int], activation: str) -> nn.Sequential:
     """Blocks Linear -> BatchNorm1d -> activation between consecutive widths."""
     return nn.Sequential(*(nn.Sequential(Linear(a, b), nn.BatchNorm1d(b), ACTIVATIONS[activation]())
                            for a, b in zip(widths, widths[1:])))
+
+
+def check_choices(model: str, **choices) -> None:
+    """Each named option of `model` must be one of its allowed values (config.MODEL_OPTIONS)."""
+    for key, value in choices.items():
+        allowed = MODEL_OPTIONS[model][key]
+        if value not in allowed:
+            raise ConfigError(f"{model} {key} must be one of {', '.join(allowed)}, got {value!r}")
 
 
 def kl_per_sample(mu: Tensor, log_var: Tensor) -> Tensor:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..config import MODEL_OPTIONS, ConfigError
-from .base import VAE, kl_per_sample
+from ..config import ConfigError
+from .base import VAE, check_choices, kl_per_sample
 
 
 class BetaVAE(VAE):
@@ -30,10 +30,7 @@ class BetaVAE(VAE):
                  objective="burgess", beta=4.0, gamma=10.0, max_capacity=25.0,
                  capacity_steps=10000, capacity_clock="train"):
         super().__init__(n_genes, latent, hidden, output, activation)
-        for key, value in (("objective", objective), ("capacity_clock", capacity_clock)):
-            if value not in MODEL_OPTIONS["betavae"][key]:
-                raise ConfigError(f"betavae {key} must be one of "
-                                  f"{', '.join(MODEL_OPTIONS['betavae'][key])}, got {value!r}")
+        check_choices("betavae", objective=objective, capacity_clock=capacity_clock)
         if capacity_steps <= 0:
             raise ConfigError(f"betavae capacity_steps must be positive, got {capacity_steps}")
         self.objective, self.beta, self.gamma = objective, beta, gamma

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..config import MODEL_OPTIONS, ConfigError
-from .base import VAE, Linear, kl_per_sample
+from ..config import ConfigError
+from .base import VAE, Linear, check_choices, kl_per_sample
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -67,10 +67,7 @@ class BetaTCVAE(VAE):
 
     def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu", alpha=1.0,
                  beta=6.0, gamma=1.0, anneal_steps=10000, head_hidden=0, weights="stratified"):
-        if weights not in MODEL_OPTIONS["betatcvae"]["weights"]:
-            raise ConfigError(f"betatcvae weights must be one of "
-                              f"{', '.join(MODEL_OPTIONS['betatcvae']['weights'])}, "
-                              f"got {weights!r}")
+        check_choices("betatcvae", weights=weights)
         if head_hidden < 0 or anneal_steps <= 0:
             raise ConfigError(f"betatcvae needs head_hidden >= 0 and anneal_steps > 0, got "
                               f"{head_hidden} and {anneal_steps}")

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..config import MODEL_OPTIONS, ConfigError
-from .base import VAE, Linear
+from ..config import ConfigError
+from .base import VAE, Linear, check_choices
 
 EPS = 1e-7  # the reference's guard inside the logs
 
@@ -34,10 +34,7 @@ class CategoricalVAE(VAE):
     def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
                  categorical_dim=40, temperature=1.0, min_temperature=0.5, anneal_rate=3e-5,
                  anneal_interval=100, alpha=1.0, variant="jang"):
-        if variant not in MODEL_OPTIONS["categorical"]["variant"]:
-            raise ConfigError(f"categorical variant must be one of "
-                              f"{', '.join(MODEL_OPTIONS['categorical']['variant'])}, "
-                              f"got {variant!r}")
+        check_choices("categorical", variant=variant)
         if categorical_dim < 2 or temperature <= 0 or min_temperature <= 0 or anneal_interval < 1:
             raise ConfigError("categorical needs categorical_dim >= 2, positive temperatures and "
                               f"anneal_interval >= 1, got {categorical_dim}, {temperature}, "

@@ -7,8 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..config import MODEL_OPTIONS, ConfigError
-from .base import VAE, kl_per_sample
+from .base import VAE, check_choices, kl_per_sample
 
 
 def dip_penalty(cov: Tensor, lambda_offdiag: float, lambda_diag: float) -> Tensor:
@@ -35,10 +34,7 @@ class DIPVAE(VAE):
     def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
                  lambda_offdiag=0.1, lambda_diag=0.05, dip_type="ii", objective="kumar"):
         super().__init__(n_genes, latent, hidden, output, activation)
-        for key, value in (("dip_type", dip_type), ("objective", objective)):
-            if value not in MODEL_OPTIONS["dipvae"][key]:
-                raise ConfigError(f"dipvae {key} must be one of "
-                                  f"{', '.join(MODEL_OPTIONS['dipvae'][key])}, got {value!r}")
+        check_choices("dipvae", dip_type=dip_type, objective=objective)
         self.lambda_offdiag, self.lambda_diag = lambda_offdiag, lambda_diag
         self.dip_type, self.objective = dip_type, objective
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..config import MODEL_OPTIONS, ConfigError
-from .base import VAE, kl_per_sample
+from ..config import ConfigError
+from .base import VAE, check_choices, kl_per_sample
 
 
 def pairwise_sq_dists(a: Tensor, b: Tensor) -> Tensor:
@@ -38,9 +38,7 @@ class InfoVAE(VAE):
         super().__init__(n_genes, latent, hidden, output, activation)
         if alpha > 0:
             raise ConfigError(f"infovae alpha must be <= 0 (as the reference asserts), got {alpha}")
-        if kernel not in MODEL_OPTIONS["infovae"]["kernel"]:
-            raise ConfigError(f"infovae kernel must be one of "
-                              f"{', '.join(MODEL_OPTIONS['infovae']['kernel'])}, got {kernel!r}")
+        check_choices("infovae", kernel=kernel)
         self.alpha, self.beta, self.reg_weight = alpha, beta, reg_weight
         self.kernel, self.latent_var = kernel, latent_var
 

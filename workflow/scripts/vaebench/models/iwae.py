@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..config import MODEL_OPTIONS, ConfigError
-from .base import VAE, kl_per_sample
+from .base import VAE, check_choices, kl_per_sample
 
 
 class IWAE(VAE):
@@ -30,9 +29,7 @@ class IWAE(VAE):
     def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
                  num_samples=5, objective="antixk"):
         super().__init__(n_genes, latent, hidden, output, activation)
-        if objective not in MODEL_OPTIONS["iwae"]["objective"]:
-            raise ConfigError(f"iwae objective must be one of "
-                              f"{', '.join(MODEL_OPTIONS['iwae']['objective'])}, got {objective!r}")
+        check_choices("iwae", objective=objective)
         self.num_samples = num_samples
         self.objective = objective
 
