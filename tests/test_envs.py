@@ -21,9 +21,10 @@ RULE_FILES = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.
 DISTRIBUTION = {"yaml": "pyyaml", "sklearn": "scikit-learn", "PIL": "pillow"}
 # what each env runs: the training code, or everything else (no torch)
 TRAINING_CODE = [SCRIPTS / "train.py", *(PACKAGE / f"{m}.py" for m in
-                                         ("config", "data", "inits", "train")),
-                 *(PACKAGE / "models").glob("*.py")]
-ANALYSIS_CODE = [p for p in [*SCRIPTS.glob("*.py"), *PACKAGE.glob("*.py")]
+                                         ("config", "inits", "train")),
+                 *(PACKAGE / "data").glob("*.py"), *(PACKAGE / "models").glob("*.py")]
+ANALYSIS_CODE = [p for p in [*SCRIPTS.glob("*.py"), *PACKAGE.glob("*.py"),
+                             *(PACKAGE / "data").glob("*.py")]
                  if p.name not in {"train.py", "inits.py", "cli.py"}]
 
 

@@ -36,12 +36,13 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=False)
 
 PACKAGE = Path(workflow.basedir) / "workflow" / "scripts" / "vaebench"
 # Editing these reruns training (Snakemake does not track modules a script imports).
+DATA_CODE = sorted(str(p) for p in (PACKAGE / "data").glob("*.py"))
 TRAINING_CODE = [
-    *(str(PACKAGE / f) for f in ("config.py", "data.py", "inits.py", "train.py")),
+    *(str(PACKAGE / f) for f in ("config.py", "inits.py", "train.py")),
+    *DATA_CODE,
     *sorted(str(p) for p in (PACKAGE / "models").glob("*.py")),
 ]
-DATA_CODE = [str(PACKAGE / "data.py")]
-ANALYSIS_CODE = [str(PACKAGE / f) for f in ("data.py", "analysis.py")]
+ANALYSIS_CODE = [*DATA_CODE, str(PACKAGE / "analysis.py")]
 PLOT_CODE = [*ANALYSIS_CODE, str(PACKAGE / "plots.py")]
 
 
