@@ -2,13 +2,14 @@
 #   make run    the whole pipeline on the default config (synthetic data) -> results/*/figures
 #   make test   the test suite (unit tests and real Snakemake runs)
 #   make test-slurm   the Slurm profile on a real Slurm started on this machine (root, Debian)
+#   make bench  the benchmarks of bench/README.md, with what they need (~25 min on 2 cores)
 PYTHON ?= python3
 VENV := .venv
 CORES ?= 2
 # Where pip finds torch; e.g. https://download.pytorch.org/whl/cpu for the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: run test test-slurm report lint
+.PHONY: run test test-slurm report lint bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,16 @@ test: $(VENV)/.installed
 test-slurm: $(VENV)/.installed
 	bash tests/slurm/start.sh
 	timeout -k 30 660 $(VENV)/bin/python -m pytest -m slurm tests/slurm
+
+# The benchmarks' baseline is a Lightning loop, as the studies trained: installed for them only.
+$(VENV)/.bench: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -e '.[workflow,dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench
+	$(VENV)/bin/python bench/bench_preprocess.py
+	$(VENV)/bin/python bench/bench_train.py
+	$(VENV)/bin/python bench/bench_models.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

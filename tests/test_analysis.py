@@ -211,7 +211,7 @@ def clusters():
     """The synthetic generator's samples (its top genes, min-max scaled) and cancer types."""
     expr, phenotype = make_synthetic(600, 400, seed=2)
     prep = preprocess(expr, top_k=200)
-    labels = phenotype.set_index("sample").loc[prep.samples, "cancer_type"].to_numpy()
+    labels = phenotype.set_index("sample").loc[prep.samples, "cancer type abbreviation"].to_numpy()
     return prep.x, labels
 
 

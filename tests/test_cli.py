@@ -42,3 +42,4 @@ def test_the_steps_by_hand(tmp_path):
 def test_aggregate_of_an_empty_folder_says_so(tmp_path, capsys):
     assert main(["aggregate", "--runs", str(tmp_path), "--out-dir", str(tmp_path / "t")]) == 2
     assert f"no run.json below {tmp_path}" in capsys.readouterr().err
+

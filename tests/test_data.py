@@ -8,7 +8,6 @@ import gzip
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from vaebench.data import (
@@ -318,16 +317,18 @@ def test_synthetic_is_deterministic(synthetic):
 
 def test_synthetic_samples_look_like_tcga(synthetic):
     expr, phenotype = synthetic
-    assert list(phenotype.columns) == ["sample", "cancer_type", "sample_type"]
+    assert list(phenotype.columns) == ["sample", "cancer type abbreviation", "sample_type",
+                                       "age_at_initial_pathologic_diagnosis", "gender", "OS",
+                                       "OS.time"]
     assert list(phenotype["sample"]) == list(expr.columns)
-    assert phenotype["cancer_type"].nunique() == 33
-    assert phenotype["cancer_type"].value_counts().index[0] == "BRCA"
+    assert phenotype["cancer type abbreviation"].nunique() == 33
+    assert phenotype["cancer type abbreviation"].value_counts().index[0] == "BRCA"
     assert phenotype["sample"].str.fullmatch(r"TCGA-[0-9A-Z]{2}-[0-9A-Z]{4}-(01|03|06|11)").all()
     assert phenotype["sample"].is_unique
     normal = phenotype["sample"].str.endswith("-11")
     assert 0.03 < normal.mean() < 0.12
     assert (phenotype["sample_type"][normal] == "Solid Tissue Normal").all()
-    laml = phenotype["cancer_type"] == "LAML"
+    laml = phenotype["cancer type abbreviation"] == "LAML"
     assert phenotype["sample"][laml].str.endswith("-03").all()
     assert phenotype["sample"].str.endswith("-06").any()
 
@@ -349,8 +350,8 @@ def test_synthetic_values_look_like_tcga(synthetic):
 def test_synthetic_na_blocks_only_in_the_six_types(synthetic):
     expr, phenotype = synthetic
     values = expr.to_numpy()
-    for cancer in phenotype["cancer_type"].unique():
-        block = values[:, (phenotype["cancer_type"] == cancer).to_numpy()]
+    for cancer in phenotype["cancer type abbreviation"].unique():
+        block = values[:, (phenotype["cancer type abbreviation"] == cancer).to_numpy()]
         na_genes = np.isnan(block).any(axis=1)
         if cancer in NA_TYPES:
             assert 0.05 < na_genes.mean() < 0.25, cancer
@@ -382,25 +383,31 @@ def test_write_synthetic_and_read_phenotype(tmp_path):
     write_synthetic(tmp_path / "e.tsv.gz", tmp_path / "p.tsv", 100, 300, seed=3)
     expr, phenotype = make_synthetic(100, 300, seed=3)
     assert read_xena(tmp_path / "e.tsv.gz").shape == (300, 100)
-    pd.testing.assert_frame_equal(read_phenotype(tmp_path / "p.tsv"), phenotype,
-                                  check_dtype=False)
+    table = read_phenotype(tmp_path / "p.tsv")
+    assert list(table["sample"]) == list(phenotype["sample"])
+    assert list(table["label"]) == list(phenotype["cancer type abbreviation"])
+    assert list(table["survival_event"]) == [str(v) for v in phenotype["OS"]]
+    assert list(table["gender"]) == list(phenotype["gender"])
 
 
 def test_read_phenotype_xena_survival_table(tmp_path):
     path = tmp_path / "Survival_SupplementalTable_S1_20171025_xena_sp"
-    path.write_text("sample\t_PATIENT\tcancer type abbreviation\tOS\n"
-                    "TCGA-OR-A5J1-01\tTCGA-OR-A5J1\tACC\t1\n"
-                    "TCGA-BH-A0B3-11\tTCGA-BH-A0B3\tBRCA\t0\n")
+    path.write_text("sample\t_PATIENT\tcancer type abbreviation\tOS\tOS.time\n"
+                    "TCGA-OR-A5J1-01\tTCGA-OR-A5J1\tACC\t1\t1355\n"
+                    "TCGA-BH-A0B3-11\tTCGA-BH-A0B3\tBRCA\t0\t\n")
     table = read_phenotype(path)
     assert table.to_dict("list") == {
         "sample": ["TCGA-OR-A5J1-01", "TCGA-BH-A0B3-11"],
-        "cancer_type": ["ACC", "BRCA"],
+        "label": ["ACC", "BRCA"],
         "sample_type": ["Primary Tumor", "Solid Tissue Normal"],
+        "survival_time": ["1355.0", ""],
+        "survival_event": ["1", "0"],
     }
 
 
-def test_read_phenotype_without_cancer_column(tmp_path):
+def test_read_phenotype_without_its_label_column(tmp_path):
     path = tmp_path / "p.tsv"
     path.write_text("sample\tdisease\nTCGA-OR-A5J1-01\tACC\n")
-    with pytest.raises(DataError, match="p.tsv: no 'cancer_type'"):
-        read_phenotype(path)
+    with pytest.raises(DataError, match="p.tsv: no label column 'cancer type abbreviation' "
+                                        r"\(datasets.x.columns.label; columns: sample, disease\)"):
+        read_phenotype(path, where="datasets.x.columns")

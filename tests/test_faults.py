@@ -110,7 +110,7 @@ def test_a_phenotype_table_that_does_not_match_the_matrix(tmp_path):
     scores = pd.read_csv(tmp_path / "results/s/tables/latent.csv")
     assert (scores["n_unannotated"] == 100).all() and (scores["n_samples"] <= 100).all()
     html = (tmp_path / "results/s/tables/latent.html").read_text()
-    assert f"100 of its 200 samples have no cancer type in the phenotype table {pheno}" in html
+    assert f"100 of its 200 samples have no label in the phenotype table {pheno}" in html
 
     other = tmp_path / "other.tsv"
     table.assign(sample="X-" + table["sample"]).to_csv(other, sep="\t", index=False)

@@ -27,7 +27,7 @@ def test_paper_config_plans_every_published_run(tmp_path):
     assert per_study == {"init": 200, "init_zscore": 50, "init_deep": 50, "hparam": 360}
     jobs = planned_jobs(tmp_path, REPO / "config" / "paper.yaml")
     # init saves the latent means of all its 200 runs: they train as train_latent.
-    assert jobs == {"download_xena": 1, "download_phenotype": 1, "preprocess": 2,
+    assert jobs == {"download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 2,
                     "train": 50 + 50 + 360, "train_latent": 200, "aggregate": 4,
                     "figures": 4, "statistics": 4, "latent_scores": 1, "embedding": 1, "all": 1}
 
@@ -63,7 +63,8 @@ def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
     runs = set(re.findall(r"results/benchmark/runs/(\S+)/latent\.npy", done.stdout))
     assert len(runs) == 6 * 6 * 6 * 5 * 3 * 2 == 6480
     assert job_counts(done.stdout + done.stderr) == {
-        "download_xena": 1, "download_phenotype": 1, "preprocess": 1, "train_latent": 6480,
+        "download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 1,
+        "train_latent": 6480,
         "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
         "all": 1}
 
@@ -230,3 +231,4 @@ def test_report_is_self_contained_with_the_figures(finished):
     html = (workdir / "report.html").read_text()
     assert "init.png" in html and "hparam.png" in html
     assert "init_embedding.png" in html and "statistics.html" in html and "latent.html" in html
+

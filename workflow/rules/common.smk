@@ -10,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
 from vaebench.config import (  # noqa: E402  (path above)
     MODEL_NAMES,
     ConfigError,
@@ -140,26 +141,52 @@ LATENT_RUNS = {name: latent_selection(name, study) for name, study in config["st
 def expression_file(dataset):
     """The raw expression matrix of a dataset: a user's file, a download, or synthetic."""
     spec = config["datasets"][dataset]
-    if "xena" in spec and spec["xena"].get("path"):
-        return spec["xena"]["path"]
+    for fmt in ("xena", "h5ad", "table"):
+        if spec.get(fmt, {}).get("path"):
+            return spec[fmt]["path"]
     return f"resources/{dataset}/expression.tsv.gz"
 
 
-def phenotype_file(dataset):
-    """A dataset's sample annotations (cancer type): synthetic, a user's file, or a download."""
+def phenotype_source(dataset):
+    """(file, how to read it) of a dataset's sample annotations: a separate table (synthetic,
+    a download, a user's file), the obs of an h5ad, or the annotation columns of a table."""
     spec = config["datasets"][dataset]
+    if "h5ad" in spec:
+        return spec["h5ad"]["path"], "h5ad"
+    if "table" in spec:
+        phenotype = spec["table"].get("phenotype") or {}
+        if phenotype.get("path"):
+            return phenotype["path"], "table"
+        return spec["table"]["path"], "in_table"
     phenotype = spec.get("xena", {}).get("phenotype") or {}
-    if phenotype.get("path"):
-        return phenotype["path"]
-    return f"resources/{dataset}/phenotype.tsv"
+    return phenotype.get("path") or f"resources/{dataset}/phenotype.tsv", "table"
+
+
+def read_params(dataset):
+    """How the preprocess rule reads a dataset's expression file."""
+    spec = config["datasets"][dataset]
+    fmt = next((f for f in ("h5ad", "table") if f in spec), "xena")
+    return {
+        "format": fmt,
+        "layer": spec.get("h5ad", {}).get("layer"),
+        "samples_as": spec.get("table", {}).get("samples_as", "columns"),
+        "annotation_columns": annotation_columns(spec.get("columns")),
+        "sample_column": resolve_columns(spec.get("columns"))[0]["sample"],
+    }
 
 
 def check_user_files():
     """A file the user points at must exist: say so before any job starts."""
     for name, spec in config["datasets"].items():
-        xena = spec.get("xena", {})
-        for key, path in (("xena.path", xena.get("path")),
-                          ("xena.phenotype.path", (xena.get("phenotype") or {}).get("path"))):
+        table = spec.get("table", {})
+        paths = {
+            "xena.path": spec.get("xena", {}).get("path"),
+            "xena.phenotype.path": (spec.get("xena", {}).get("phenotype") or {}).get("path"),
+            "h5ad.path": spec.get("h5ad", {}).get("path"),
+            "table.path": table.get("path"),
+            "table.phenotype.path": (table.get("phenotype") or {}).get("path"),
+        }
+        for key, path in paths.items():
             if path and not Path(path).is_file():
                 raise WorkflowError(
                     f"datasets.{name}.{key}: no such file {path!r} "
@@ -170,8 +197,14 @@ def check_user_files():
         spec = config["datasets"][dataset]
         if runs and "xena" in spec and not spec["xena"].get("phenotype"):
             raise WorkflowError(
-                f"studies.{study}.save_latent needs cancer types: set "
+                f"studies.{study}.save_latent needs sample labels: set "
                 f"datasets.{dataset}.xena.phenotype (url or path of the Xena survival table)"
+            )
+        if runs and spec.get("table", {}).get("samples_as") == "columns" \
+                and not spec["table"].get("phenotype"):
+            raise WorkflowError(
+                f"studies.{study}.save_latent needs sample labels: a table with samples as "
+                f"columns has no room for them; set datasets.{dataset}.table.phenotype.path"
             )
 
 
@@ -192,7 +225,34 @@ def preprocess_input(wildcards):
 
 
 def preprocess_params(wildcards):
-    return config["preprocess"][wildcards.variant]
+    transform = config["datasets"][wildcards.dataset].get("transform", "none")
+    return {**config["preprocess"][wildcards.variant], "transform": transform}
+
+
+def preprocess_read_params(wildcards):
+    return read_params(wildcards.dataset)
+
+
+def phenotype_input(wildcards):
+    preprocess_input(wildcards)  # the same check of the source folder
+    return phenotype_source(wildcards.dataset)[0]
+
+
+def orientation_input(wildcards):
+    """A table with its own annotations table: the preprocess rule checks the table's
+    orientation against the annotations' sample ids, before any training."""
+    path, how = phenotype_source(wildcards.dataset)
+    return {"annotations": path} if how == "table" and "table" in config["datasets"][
+        wildcards.dataset] else {}
+
+
+def phenotype_params(wildcards):
+    spec = config["datasets"][wildcards.dataset]
+    return {
+        "format": phenotype_source(wildcards.dataset)[1],
+        "columns": spec.get("columns"),
+        "where": f"datasets.{wildcards.dataset}.columns",
+    }
 
 
 def synthetic_params(wildcards):
@@ -305,7 +365,14 @@ def study_samples(wildcards):
 
 
 def study_phenotype(wildcards):
-    return phenotype_file(config["studies"][wildcards.study]["dataset"])
+    """The study's annotations as the phenotype rule normalised them."""
+    dataset = config["studies"][wildcards.study]["dataset"]
+    return f"results/data/{dataset}/input-{source_id(dataset)}/phenotype.tsv"
+
+
+def study_annotations_source(wildcards):
+    """Where the study's annotations come from, as the user named it (for messages)."""
+    return phenotype_source(config["studies"][wildcards.study]["dataset"])[0]
 
 
 def latent_studies_pattern():

@@ -54,6 +54,7 @@ rule download_phenotype:
 
 rule preprocess:
     input:
+        unpack(orientation_input),
         expression=preprocess_input,
         code=DATA_CODE,
     output:
@@ -64,6 +65,7 @@ rule preprocess:
     wildcard_constraints:
         source="[0-9a-f]{8}",
     params:
+        read=preprocess_read_params,
         options=preprocess_params,
     log:
         "logs/preprocess/{dataset}/input-{source}/{variant}.log",
@@ -74,3 +76,23 @@ rule preprocess:
         "../../envs/analysis.yaml"
     script:
         "../scripts/preprocess.py"
+
+
+# A dataset's sample annotations in one normalised table (sample, label, sample_type, survival,
+# clinical), whatever their format: what the latent-space scores read.
+rule phenotype:
+    input:
+        annotations=phenotype_input,
+        code=DATA_CODE,
+    output:
+        phenotype="results/data/{dataset}/input-{source}/phenotype.tsv",
+    wildcard_constraints:
+        source="[0-9a-f]{8}",
+    params:
+        read=phenotype_params,
+    log:
+        "logs/phenotype/{dataset}/input-{source}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/phenotype.py"

@@ -46,6 +46,7 @@ rule latent_scores:
         study=latent_studies_pattern(),
     params:
         axes=study_axes,
+        annotations=study_annotations_source,
     log:
         "logs/latent_scores/{study}.log",
     conda:
@@ -76,6 +77,8 @@ rule embedding:
         ),
     wildcard_constraints:
         study=latent_studies_pattern(),
+    params:
+        annotations=study_annotations_source,
     log:
         "logs/embedding/{study}.log",
     conda:

@@ -5,4 +5,5 @@ with logged(snakemake):
 
     embedding_figure(snakemake.input.runs, list(snakemake.input.latents),
                      snakemake.input.samples, snakemake.input.phenotype,
-                     snakemake.wildcards.study, [snakemake.output.png, snakemake.output.pdf])
+                     snakemake.wildcards.study, [snakemake.output.png, snakemake.output.pdf],
+                     source=snakemake.params.annotations)

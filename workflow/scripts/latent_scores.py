@@ -5,4 +5,5 @@ with logged(snakemake):
 
     latent_scores(snakemake.input.runs, list(snakemake.input.latents), snakemake.input.samples,
                   snakemake.input.phenotype, snakemake.params.axes, snakemake.wildcards.study,
-                  snakemake.output.table, snakemake.output.pairwise, snakemake.output.html)
+                  snakemake.output.table, snakemake.output.pairwise, snakemake.output.html,
+                  source=snakemake.params.annotations)

@@ -1,7 +1,7 @@
 """vaebench: how sensitive are VAEs to initialisation and hyperparameters on gene expression.
 
-Rooms: data/ (formats, synthetic data, preprocessing, splits, files; no torch), models (the four VAEs),
-inits (weight initialisations), train (one run), analysis and plots (from aggregated tables),
+Rooms: data/ (formats, synthetic data, preprocessing, splits, files; no torch), models/ (the
+VAEs), inits (weight initialisations), train (one run), analysis and plots (from aggregated tables),
 cli (the `vaebench` command), job (the frame of every workflow script: log, failure on console).
 """
 

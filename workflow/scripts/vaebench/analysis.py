@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .data import DataError, read_phenotype, sha256_bytes, write_atomic
+from .data import DataError, load_phenotype, sha256_bytes, write_atomic
 
 SUMMARISED = ("val_loss", "val_recon", "train_loss", "train_recon")
 # Convergence, defined (README "Convergence, defined"; the one place these numbers are fixed).
@@ -509,15 +509,16 @@ def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGH
     return scores
 
 
-def sample_labels(samples_txt, phenotype_path) -> np.ndarray:
-    """The cancer type of each sample of samples.txt, in its order ("" where unannotated).
-    A phenotype table that annotates none of the samples is a DataError naming both files."""
+def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
+    """The label (cancer type, tissue, ...) of each sample of samples.txt, in its order (""
+    where unannotated), from the phenotype rule's table. Annotations that label none of the
+    samples are a DataError naming both files (`source`: where the annotations came from)."""
     samples = Path(samples_txt).read_text().splitlines()
-    types = read_phenotype(phenotype_path).set_index("sample")["cancer_type"]
+    types = load_phenotype(phenotype_path).set_index("sample")["label"]
     labels = types.reindex(samples).fillna("").to_numpy(dtype=object)
     if len(samples) and not (labels != "").any():
         raise DataError(
-            f"the phenotype table {phenotype_path} ({len(types)} samples, e.g. "
+            f"the phenotype table {source or phenotype_path} ({len(types)} samples, e.g. "
             f"{types.index[0] if len(types) else 'none'!r}) has no sample id in common with the "
             f"expression matrix {samples_txt} ({len(samples)} samples, e.g. {samples[0]!r}): "
             "do both files come from the same cohort, with the same sample ids?")
@@ -525,11 +526,13 @@ def sample_labels(samples_txt, phenotype_path) -> np.ndarray:
 
 
 def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, axes: list[str],
-                  study: str, table_out, pairwise_out, html_out) -> None:
+                  study: str, table_out, pairwise_out, html_out, source=None) -> None:
     """The latent_scores rule: latent.csv (scores per run), latent_pairwise.csv (conditions
-    compared on them, as the losses are) and an HTML rendering of both."""
+    compared on them, as the losses are) and an HTML rendering of both. `source`: where the
+    annotations came from (the user's file), for messages."""
     runs = pd.read_csv(runs_csv)
-    labels = sample_labels(samples_txt, phenotype_path)
+    source = source or phenotype_path
+    labels = sample_labels(samples_txt, phenotype_path, source)
     # Samples of the matrix the phenotype table does not annotate: stated per row and above.
     unlabelled = int((labels == "").sum())
     by_folder = runs.set_index("path")
@@ -549,7 +552,7 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, axe
     write_atomic(table_out, table.to_csv(index=False))
     write_atomic(pairwise_out, pairs.to_csv(index=False))
     partial = (f" Only part of the matrix is annotated: {unlabelled} of its {len(labels)} "
-               f"samples have no cancer type in the phenotype table {phenotype_path} and are "
+               f"samples have no label in the phenotype table {source} and are "
                "left out of every score (n_unannotated)." if unlabelled else "")
     write_atomic(html_out, render_html(f"Study {study}: latent space", [
         ("Scores per run", LATENT_CAPTION + partial, table),

@@ -28,13 +28,22 @@ def preprocessed_paths(folder) -> list[Path]:
 def _synth(args) -> None:
     from .data import write_synthetic
 
-    write_synthetic(args.expr, args.phenotype, args.samples, args.genes, args.seed)
+    if args.format == "h5ad" and args.phenotype:
+        raise DataError("synth --format h5ad: the phenotype goes into the file's obs; leave out "
+                        "--phenotype")
+    if args.format == "xena" and not args.phenotype:
+        raise DataError("synth --format xena: give --phenotype (the annotations' TSV)")
+    write_synthetic(args.expr, args.phenotype, args.samples, args.genes, args.seed,
+                    format=args.format, samples_as=args.samples_as, sparse=args.sparse,
+                    counts=args.counts)
 
 
 def _preprocess(args) -> None:
-    from .data import preprocess, read_xena, save_preprocessed
+    from .data import annotation_columns, preprocess, read_expression, save_preprocessed
 
-    prep = preprocess(read_xena(args.input), args.top_k, na_policy=args.na_policy,
+    expr = read_expression(args.input, args.format, layer=args.layer, samples_as=args.samples_as,
+                           annotation_columns=annotation_columns(None))
+    prep = preprocess(expr, args.top_k, transform=args.transform, na_policy=args.na_policy,
                       duplicates=args.duplicates, variability=args.variability,
                       scaling=args.scaling, scale_fit=args.scale_fit, normals=args.normals,
                       source=args.input)
@@ -125,16 +134,32 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("synth", help="write a synthetic Xena-format expression file")
-    p.add_argument("--expr", required=True, help="output expression file (.tsv.gz)")
-    p.add_argument("--phenotype", required=True, help="output phenotype TSV")
+    p = sub.add_parser("synth", help="write a synthetic dataset in one of the input formats")
+    p.add_argument("--expr", required=True,
+                   help="output expression file (.tsv.gz for xena; .h5ad; .csv/.tsv[.gz])")
+    p.add_argument("--phenotype", help="output annotations table (xena: needed; table: "
+                   "without it, the annotations become columns of a samples-as-rows table)")
+    p.add_argument("--format", default="xena", choices=["xena", "h5ad", "table"])
+    p.add_argument("--samples-as", default="rows", choices=["rows", "columns"],
+                   help="table: one row per sample, or one column per sample")
+    p.add_argument("--sparse", action="store_true", help="h5ad: X as a sparse CSR matrix")
+    p.add_argument("--counts", action="store_true",
+                   help="raw counts (2^x - 1, rounded) instead of log2(x + 1) values")
     p.add_argument("--samples", type=int, default=600)
     p.add_argument("--genes", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_synth)
 
     p = sub.add_parser("preprocess", help="top-k variable genes, scaled, samples x genes")
-    p.add_argument("--input", required=True, help="Xena genes x samples matrix (.tsv or .tsv.gz)")
+    p.add_argument("--input", required=True, help="expression file (see --format)")
+    p.add_argument("--format", default="xena", choices=["xena", "h5ad", "table"],
+                   help="xena: genes x samples TSV; h5ad: AnnData; table: CSV/TSV")
+    p.add_argument("--layer", help="h5ad: read this layer instead of X")
+    p.add_argument("--samples-as", default="columns", choices=["rows", "columns"],
+                   help="table: samples are rows or columns (TCGA-CDR annotation columns of a "
+                   "samples-as-rows table are left out)")
+    p.add_argument("--transform", default="none", choices=["none", "log2p1"],
+                   help="log2p1: the values are counts, take log2(x + 1) first")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--top-k", type=int, default=5000)
     p.add_argument("--na-policy", default="drop_genes",

@@ -185,9 +185,9 @@ def embedding(latents: dict, labels, title: str) -> plt.Figure:
 
 
 def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, study: str,
-                     out_paths: list) -> None:
+                     out_paths: list, source=None) -> None:
     """One run per model (the first in `latent_paths`, grid order, that finished; else the first
-    at all) drawn by `embedding`."""
+    at all) drawn by `embedding`. `source`: where the annotations came from, for messages."""
     from .analysis import load_latent, sample_labels
 
     sns.set_theme(style="ticks", context="paper")
@@ -203,7 +203,7 @@ def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, 
         run_name = Path(path).parent.as_posix().split("/runs/", 1)[-1]
         latents[f"{display_name(model)}\n{run_name}" + ("" if status == "ok" else f" ({status})")] \
             = load_latent(path)
-    save(embedding(latents, sample_labels(samples_txt, phenotype_path), study), out_paths)
+    save(embedding(latents, sample_labels(samples_txt, phenotype_path, source), study), out_paths)
 
 
 def save(fig: plt.Figure, paths: list) -> None:

@@ -1,19 +1,37 @@
-"""Formats: read and write UCSC Xena expression matrices; read sample annotations."""
+"""Formats: one `read_expression` and one `read_phenotype` over every input format.
+
+Expression (genes x samples float32 DataFrame, NaN where missing):
+    xena   a UCSC Xena genomicMatrix (xena.py)
+    h5ad   an AnnData file, X or a layer, dense or sparse (h5ad.py)
+    table  a CSV or TSV, samples as rows or as columns (table.py)
+
+Annotations (`read_phenotype`): whatever the format, one table per sample with the columns
+`sample`, `label` (what latent spaces are scored against: cancer type, tissue, subtype),
+`sample_type`, and where the source has them `survival_time`, `survival_event` and the
+clinical covariates under their own names. Which source column is which is the dataset's
+`columns:` setting; the defaults are the names of the TCGA-CDR table Xena serves
+(Survival_SupplementalTable_S1_20171025_xena_sp).
+"""
 
 from __future__ import annotations
-
-import gzip
-import io
-import re
-import zlib
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .files import DataError, _check_ids, _open_read, atomic_path
+from .files import DataError, _open_read
+from .h5ad import read_h5ad, read_obs
+from .table import read_header, read_table, read_text_table, write_text_table
+from .xena import read_xena
 
+EXPRESSION_FORMATS = ("xena", "h5ad", "table")
+# The TCGA-CDR table's names; what a dataset's `columns:` falls back to, key by key.
+DEFAULT_COLUMNS = {
+    "sample": "sample",
+    "label": "cancer type abbreviation",
+    "survival_time": "OS.time",
+    "survival_event": "OS",
+    "clinical": ["age_at_initial_pathologic_diagnosis", "gender"],
+}
 # The two digits ending a 15-character TCGA barcode (TCGA-XX-XXXX-NN), as Xena names them.
 SAMPLE_TYPE_CODES = {
     "01": "Primary Tumor",
@@ -25,186 +43,146 @@ SAMPLE_TYPE_CODES = {
     "11": "Solid Tissue Normal",
 }
 
-# Lines handed to the parser at a time: big enough that per-call overhead vanishes, small enough
-# that a block's text and its parsed copy stay a few hundred MB.
-_READ_BLOCK_BYTES = 64 * 2**20
-# Genes per write when writing a Xena file (~16 MB of text).
-_WRITE_CHUNK = 256
+
+def read_expression(path, format: str = "xena", layer: str | None = None,
+                    samples_as: str = "columns", annotation_columns=()) -> pd.DataFrame:
+    """The expression matrix of a file in any input format, genes x samples float32."""
+    if format == "xena":
+        return read_xena(path)
+    if format == "h5ad":
+        return read_h5ad(path, layer)
+    if format == "table":
+        return read_table(path, samples_as, annotation_columns)
+    raise DataError(f"unknown format {format!r}; allowed: {', '.join(EXPRESSION_FORMATS)}")
 
 
-def read_xena(path) -> pd.DataFrame:
-    """Read a UCSC Xena genomicMatrix (gzip or plain TSV, genes x samples) into float32.
+def resolve_columns(columns: dict | None) -> tuple[dict, set[str]]:
+    """The dataset's `columns:` over the defaults, and which keys the user set (a column the
+    user named must exist; a default one may be absent)."""
+    columns = columns or {}
+    unknown = set(columns) - set(DEFAULT_COLUMNS)
+    if unknown:
+        raise DataError(f"columns: unknown keys {sorted(unknown)}; known: "
+                        f"{', '.join(DEFAULT_COLUMNS)}")
+    return {**DEFAULT_COLUMNS, **columns}, set(columns)
 
-    Format: header `sample<TAB>sample ids...`, then one row per gene: id, then one value per
-    sample; `NA` marks a missing value. Gene ids are kept as text exactly as written (numeric
-    Entrez ids such as "100130426" stay strings; duplicated ids are kept, preprocess decides).
 
-    Returns a DataFrame genes x samples (index "gene", columns "sample"), float32, NaN for NA.
+def annotation_columns(columns: dict | None) -> list[str]:
+    """The source column names that hold annotations, not expression."""
+    resolved, _ = resolve_columns(columns)
+    return [resolved["label"], resolved["survival_time"], resolved["survival_event"],
+            *resolved["clinical"], "sample_type"]
 
-    The file is parsed in blocks of lines by pandas' C parser; before a block is parsed every
-    line's field count is checked (pandas silently pads short rows). Only when a block fails to
-    parse is it scanned cell by cell to name the offending line, sample and text.
+
+def read_phenotype(path, format: str = "table", columns: dict | None = None,
+                   where: str = "columns") -> pd.DataFrame:
+    """The annotations of a file, normalised (see the module docstring), all text.
+
+    format "table": a separate CSV or TSV with a sample id column (Xena's phenotype tables,
+    the synthetic generator's); "h5ad": the obs of an AnnData file (its index is the sample
+    id); "in_table": the annotation columns of a samples-as-rows expression table (its first
+    column is the sample id). `where` names the config key of `columns` in messages.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"expression file not found: {path}")
-    try:
-        with _open_read(path) as f:
-            header = f.readline()
-            samples = _parse_header(header, path)
-            genes: list[str] = []
-            blocks: list[np.ndarray] = []
-            line_no = 1  # 1-based number of the last line read
-            while lines := f.readlines(_READ_BLOCK_BYTES):
-                first_line = line_no + 1
-                line_no += len(lines)
-                rows = _split_rows(lines, first_line, len(samples), path)
-                genes.extend(gene for _, gene, _ in rows)
-                blocks.append(_parse_block(rows, samples, path))
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: cannot decompress, file damaged or truncated? ({exc})") from None
-    if not genes:
-        raise DataError(f"{path}: header found but no gene rows")
-    # copy=False: pandas would otherwise copy the ~1 GB matrix once more.
-    return pd.DataFrame(np.concatenate(blocks), copy=False,
-                        index=pd.Index(genes, dtype=str, name="gene"),
-                        columns=pd.Index(samples, dtype=str, name="sample"))
-
-
-def _parse_header(header: bytes, path: Path) -> list[str]:
-    if not header.strip():
-        raise DataError(f"{path}: file is empty (expected a header line starting with 'sample')")
-    cells = header.rstrip(b"\r\n").decode("utf-8", errors="replace").split("\t")
-    if cells[0] != "sample":
-        raise DataError(f"{path}, line 1: first header cell is {cells[0][:40]!r}, expected "
-                        "'sample' (a UCSC Xena genomicMatrix: genes x samples)")
-    samples = cells[1:]
-    if not samples:
-        raise DataError(f"{path}, line 1: header names no samples")
-    seen: set[str] = set()
-    for column, sample in enumerate(samples, start=2):
-        if not sample or sample in seen:
-            problem = "empty" if not sample else f"duplicated sample id {sample!r}"
-            raise DataError(f"{path}, line 1, column {column}: {problem}")
-        seen.add(sample)
-    return samples
-
-
-def _split_rows(lines: list[bytes], first_line: int, n_samples: int, path: Path):
-    """(line number, gene id, values text) per non-blank line; checks the field count."""
-    rows = []
-    for line_no, line in enumerate(lines, start=first_line):
-        if not line.strip():
-            continue  # a trailing blank line is harmless
-        n_fields = line.count(b"\t") + 1
-        if n_fields != n_samples + 1:
-            raise DataError(f"{path}, line {line_no}: {n_fields} fields, expected {n_samples + 1} "
-                            "(gene id + one value per sample in the header)")
-        gene, _, values = line.partition(b"\t")
-        gene = gene.decode("utf-8", errors="replace")
-        if not gene:
-            raise DataError(f"{path}, line {line_no}: empty gene id")
-        rows.append((line_no, gene, values if values.endswith(b"\n") else values + b"\n"))
-    return rows
-
-
-def _parse_block(rows, samples: list[str], path: Path) -> np.ndarray:
-    text = b"".join(values for _, _, values in rows)
-    try:
-        block = pd.read_csv(io.BytesIO(text), sep="\t", header=None, dtype=np.float32,
-                            na_values=["NA"], keep_default_na=False, engine="c").to_numpy()
-    except ValueError as exc:
-        raise _locate_bad_cell(rows, samples, path, exc) from None
-    if np.isinf(block).any():
-        row, col = np.argwhere(np.isinf(block))[0]
-        line_no, _, values = rows[row]
-        text = values.split(b"\t")[col].strip().decode("utf-8", errors="replace")
-        raise DataError(f"{path}, line {line_no}, column {col + 2} (sample {samples[col]}): "
-                        f"value {text!r} is infinite or beyond float32 range")
-    return block
-
-
-# What pandas' C parser reads as a number here: decimal or exponent notation, inf (caught after
-# parsing). Not "nan" text (NA is the missing value) and not what only Python's float() takes
-# ("1_0", "infinity").
-_NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i:inf)")
-
-
-def _locate_bad_cell(rows, samples: list[str], path: Path, exc: Exception) -> DataError:
-    """Failure path only: find the first cell that is neither `NA` nor a number."""
-    for line_no, _, values in rows:
-        for col, cell in enumerate(values.rstrip(b"\r\n").split(b"\t")):
-            if cell != b"NA" and not _NUMBER.fullmatch(cell.strip()):
-                text = cell.decode("utf-8", errors="replace")
-                return DataError(f"{path}, line {line_no}, column {col + 2} (sample "
-                                 f"{samples[col]}): {text[:40]!r} is not a number or NA")
-    return DataError(f"{path}, lines {rows[0][0]}-{rows[-1][0]}: cannot parse values ({exc})")
-
-
-def write_xena(expr: pd.DataFrame, path) -> None:
-    """Write a genes x samples DataFrame in the Xena format read_xena reads.
-
-    Values with 4 significant digits (%.4g: log2 expression to about 0.005), `NA` for NaN,
-    gzip when `path` ends in .gz. Gzip level 1: five times faster than the default 6 and the
-    file only ~20% larger; a worker thread compresses while the main thread formats text.
-    """
-    genes, samples = [str(g) for g in expr.index], [str(s) for s in expr.columns]
-    _check_ids(genes, "gene")
-    _check_ids(samples, "sample")
-    values = expr.to_numpy(dtype=np.float32)
-    row_format = "%s" + "\t%.4g" * values.shape[1] + "\n"
-    with atomic_path(path) as tmp:
-        if str(path).endswith(".gz"):
-            out = gzip.GzipFile(tmp, "wb", compresslevel=1, mtime=0)
-        else:
-            out = open(tmp, "wb")
-        with out, ThreadPoolExecutor(max_workers=1) as writer:
-            out.write(("sample\t" + "\t".join(samples) + "\n").encode())
-            pending = None
-            for start in range(0, len(genes), _WRITE_CHUNK):
-                stop = start + _WRITE_CHUNK
-                text = "".join(row_format % (gene, *row)
-                               for gene, row in zip(genes[start:stop],
-                                                    values[start:stop].tolist(), strict=True))
-                # %g writes NaN as "nan"; no number's text contains those letters.
-                data = text.replace("\tnan", "\tNA").encode()
-                if pending is not None:
-                    pending.result()
-                pending = writer.submit(out.write, data)
-            if pending is not None:
-                pending.result()
-
-
-def read_phenotype(path) -> pd.DataFrame:
-    """Read sample annotations: our synthetic phenotype TSV or Xena's TCGA-CDR survival table.
-
-    Accepts a table with columns `sample` and `cancer_type` (what write_synthetic writes) or
-    `sample` and `cancer type abbreviation` (Xena's Survival_SupplementalTable_S1_20171025_xena_sp);
-    plain or gzip. Returns columns sample, cancer_type, sample_type, all text. sample_type comes
-    from the file when it has that column, else from the barcode's last two digits
-    (SAMPLE_TYPE_CODES; "" when the barcode has no known code).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"phenotype file not found: {path}")
-    with _open_read(path) as f:
-        table = pd.read_csv(f, sep="\t", dtype=str, keep_default_na=False)
-    if "sample" not in table.columns:
-        raise DataError(f"{path}: no 'sample' column (columns: {', '.join(table.columns[:10])})")
-    for cancer_column in ("cancer_type", "cancer type abbreviation"):
-        if cancer_column in table.columns:
-            break
+    resolved, named = resolve_columns(columns)
+    if format == "h5ad":
+        table, id_column = read_obs(path), "sample"
+    elif format == "in_table":
+        header = read_header(path)
+        wanted = [header[0], *(c for c in annotation_columns(columns) if c in header[1:])]
+        table, id_column = read_text_table(path, wanted), header[0]
+    elif format == "table":
+        table, id_column = read_text_table(path), resolved["sample"]
     else:
-        raise DataError(f"{path}: no 'cancer_type' or 'cancer type abbreviation' column "
-                        f"(columns: {', '.join(table.columns[:10])})")
-    duplicated = table["sample"][table["sample"].duplicated()]
+        raise DataError(f"unknown phenotype format {format!r}")
+    available = ", ".join(list(table.columns)[:12])
+    if id_column not in table.columns:
+        raise DataError(f"{path}: no sample id column {id_column!r} ({where}.sample; columns: "
+                        f"{available})")
+    label = resolved["label"]
+    if label not in table.columns:
+        raise DataError(f"{path}: no label column {label!r} ({where}.label; columns: "
+                        f"{available})")
+    samples = table[id_column].astype(str)
+    duplicated = samples[samples.duplicated()]
     if len(duplicated):
         raise DataError(f"{path}: sample {duplicated.iloc[0]!r} appears more than once")
-    if "sample_type" in table.columns:
-        sample_type = table["sample_type"]
+    labels = table[label].astype(str).str.strip()
+    classes = labels[labels != ""].unique()
+    if len(classes) < 2:
+        raise DataError(f"{path}: the label column {label!r} has "
+                        f"{'one class, ' + repr(classes[0]) if len(classes) else 'no values'} "
+                        f"in all {len(labels)} samples: latent spaces need at least two groups "
+                        f"to be scored against ({where}.label)")
+    if "sample_type" in table.columns and label != "sample_type":
+        sample_type = table["sample_type"].astype(str)
     else:
-        codes = table["sample"].str.slice(13, 15)
-        sample_type = codes.map(SAMPLE_TYPE_CODES).fillna("")
-    return pd.DataFrame({"sample": table["sample"].to_numpy(),
-                         "cancer_type": table[cancer_column].to_numpy(),
-                         "sample_type": sample_type.to_numpy()})
+        sample_type = samples.str.slice(13, 15).map(SAMPLE_TYPE_CODES).fillna("")
+    out = {"sample": samples.to_numpy(), "label": labels.to_numpy(),
+           "sample_type": sample_type.to_numpy()}
+    for key, parse in (("survival_time", _survival_time), ("survival_event", _survival_event)):
+        column = resolved[key]
+        if column in table.columns:
+            out[key] = parse(table[column].astype(str), samples, path, column)
+        elif key in named:
+            raise DataError(f"{path}: no {key} column {column!r} ({where}.{key}; columns: "
+                            f"{available})")
+    for column in resolved["clinical"]:
+        if column in table.columns:
+            out[column] = table[column].astype(str).to_numpy()
+        elif "clinical" in named:
+            raise DataError(f"{path}: no clinical column {column!r} ({where}.clinical; columns: "
+                            f"{available})")
+    return pd.DataFrame(out, dtype=object)
+
+
+def _survival_time(cells: pd.Series, samples, path, column) -> np.ndarray:
+    values = pd.to_numeric(cells.replace({"": None, "NA": None, "nan": None}), errors="coerce")
+    bad = (values.isna() & ~cells.isin(["", "NA", "nan"])) | (values < 0)
+    _fail_at(bad, cells, samples, path, column, "a time (a number >= 0, or empty)")
+    return np.where(values.isna(), "", values.astype(str))
+
+
+def _survival_event(cells: pd.Series, samples, path, column) -> np.ndarray:
+    mapping = {"1": "1", "1.0": "1", "True": "1", "true": "1",
+               "0": "0", "0.0": "0", "False": "0", "false": "0", "": "", "NA": "", "nan": ""}
+    bad = ~cells.isin(list(mapping))
+    _fail_at(bad, cells, samples, path, column, "an event (1 = died, 0 = censored, or empty)")
+    return cells.map(mapping).to_numpy()
+
+
+def _fail_at(bad: pd.Series, cells, samples, path, column, expected: str) -> None:
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{path}: column {column!r}, sample {samples.iloc[row]!r}: "
+                        f"{cells.iloc[row][:40]!r} is not {expected}")
+
+
+def write_phenotype(phenotype: pd.DataFrame, path) -> None:
+    write_text_table(phenotype, path)
+
+
+def load_phenotype(path) -> pd.DataFrame:
+    """What write_phenotype wrote (a normalised table), all text."""
+    with _open_read(path) as f:
+        return pd.read_csv(f, sep="\t", dtype=str, keep_default_na=False)
+
+
+def check_orientation(path, samples_as: str, annotations, id_column: str, where: str) -> None:
+    """A table read the wrong way round would name its genes as samples and train on them:
+    catch it by where the annotations' sample ids sit (its header or its first column)."""
+    known = set(read_text_table(annotations, [id_column]).iloc[:, 0])
+    header = read_header(path)[1:]
+    in_header = [i for i, name in enumerate(header, start=2) if name in known]
+    if samples_as == "rows" and in_header:
+        column = in_header[0]
+        raise DataError(f"{path}: {where} is rows, but its header holds {len(in_header)} sample "
+                        f"ids of the annotations {annotations} (column {column}: "
+                        f"{header[column - 2]!r}): the samples are its columns; set "
+                        "samples_as: columns")
+    if samples_as == "columns" and not in_header:
+        hits = [value for value in read_text_table(path, [0]).iloc[:, 0] if value in known]
+        if hits:
+            raise DataError(f"{path}: {where} is columns, but its first column holds "
+                            f"{len(hits)} sample ids of the annotations {annotations} (e.g. "
+                            f"{hits[0]!r}) and its header none: the samples are its rows; set "
+                            "samples_as: rows")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .files import DataError, _check_ids, _check_option, atomic_path, sha256_bytes
 
+TRANSFORMS = ("none", "log2p1")
 NA_POLICIES = ("drop_genes", "fill_zero", "omit_then_zero")
 NORMALS = ("keep", "drop")
 DUPLICATE_POLICIES = ("drop", "first", "mean")
@@ -46,13 +47,16 @@ class Preprocessed:
 
 def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_genes",
                duplicates: str = "drop", variability: str = "mean_ad", scaling: str = "minmax",
-               scale_fit: str = "all", normals: str = "keep",
+               scale_fit: str = "all", normals: str = "keep", transform: str = "none",
                source: str = "the input") -> Preprocessed:
     """Genes x samples expression -> samples x top_k genes, scaled per gene.
 
     `source` names the input (its file) in error messages.
 
     Steps, in this order:
+    -1. transform (a property of the input, set per dataset): "none" (default) uses the values
+       as they are, e.g. Xena's log2(x + 1); "log2p1" takes log2(x + 1) of counts or TPM,
+       which must not be negative.
     0. normals: "keep" (default: the studies and the benchmark kept them) or "drop" the
        normal-tissue samples, those whose TCGA barcode has a sample type 10-19 (-11: solid
        tissue normal).
@@ -78,6 +82,7 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
     _check_option("scaling", scaling, SCALING_METHODS)
     _check_option("scale_fit", scale_fit, SCALE_FITS)
     _check_option("normals", normals, NORMALS)
+    _check_option("transform", transform, TRANSFORMS)
     if na_policy == "omit_then_zero" and scale_fit != "all":
         raise DataError(f"{source}: na_policy 'omit_then_zero' sets NA to 0 after scaling and "
                         f"needs scale_fit 'all', not {scale_fit!r}")
@@ -87,7 +92,10 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
     genes = np.array([str(g) for g in expr.index], dtype=object)
     samples = [str(s) for s in expr.columns]
     values = expr.to_numpy(dtype=np.float32)  # no copy when already float32
-    summary: dict = {"input_genes": len(genes), "input_samples": len(samples)}
+    summary: dict = {"input_genes": len(genes), "input_samples": len(samples),
+                     "transform": transform}
+    if transform == "log2p1":
+        values = _log2p1(values, genes, samples, source)
     values, samples = _select_samples(values, samples, normals, summary, source)
 
     values, genes = _resolve_duplicates(values, genes, duplicates, summary)
@@ -123,6 +131,17 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
         value_min=float(x.min()), value_max=float(x.max()), value_mean=float(x.mean()),
         genes_sha256=sha256_bytes("\n".join(kept).encode()))
     return Preprocessed(x=x, genes=kept, samples=samples, summary=summary)
+
+
+def _log2p1(values: np.ndarray, genes: np.ndarray, samples: list[str], source: str):
+    negative = values < 0
+    if negative.any():
+        gene, sample = np.argwhere(negative)[0]
+        raise DataError(f"{source}: transform log2p1 expects counts (>= 0), but gene "
+                        f"{genes[gene]!r} of sample {samples[sample]!r} is "
+                        f"{values[gene, sample]:.4g}; already on a log scale? set transform: "
+                        "none")
+    return np.log2(values + np.float32(1))
 
 
 def _select_samples(values: np.ndarray, samples: list[str], normals: str, summary: dict,

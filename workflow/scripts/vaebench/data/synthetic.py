@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .files import DataError, atomic_path
-from .formats import SAMPLE_TYPE_CODES, write_xena
+from .files import DataError
+from .formats import SAMPLE_TYPE_CODES
+from .h5ad import write_h5ad
+from .table import write_table, write_text_table
+from .xena import write_xena
 
 # Samples per TCGA cancer type (tumour + normal; BioBombe's tcga_sample_counts.tsv, 11,060 in all).
 # The synthetic generator draws types in these proportions.
@@ -38,9 +41,10 @@ _BASE36 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 def make_synthetic(n_samples: int, n_genes: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A random expression matrix that looks like the Xena TCGA file, and its phenotype table.
 
-    Returns (expression genes x samples, float32 log2 values with NaN blocks; phenotype with
-    columns sample, cancer_type, sample_type in the expression's column order). The same
-    (n_samples, n_genes, seed) always gives the same data.
+    Returns (expression genes x samples, float32 log2 values with NaN blocks; phenotype in the
+    expression's column order with the TCGA-CDR table's columns: sample, cancer type
+    abbreviation, sample_type, age_at_initial_pathologic_diagnosis, gender, OS, OS.time; see
+    _synthetic_clinical). The same (n_samples, n_genes, seed) always gives the same data.
 
     What makes it look real (reference/models.md section 6): the 33 TCGA types in their real
     proportions (each type at least once when n_samples >= 33); barcodes TCGA-XX-XXXX-NN with ~7%
@@ -56,10 +60,11 @@ def make_synthetic(n_samples: int, n_genes: int, seed: int) -> tuple[pd.DataFram
     rng = np.random.Generator(np.random.PCG64(seed))
     phenotype, type_index, is_normal = _synthetic_samples(n_samples, rng)
     genes = _synthetic_gene_ids(n_genes, rng)
-    values = _synthetic_values(type_index, is_normal, n_genes, rng)
+    values, scores = _synthetic_values(type_index, is_normal, n_genes, rng)
     expr = pd.DataFrame(values, copy=False, index=pd.Index(genes, dtype=str, name="gene"),
                         columns=pd.Index(phenotype["sample"], dtype=str, name="sample"))
-    return expr, phenotype
+    clinical = _synthetic_clinical(phenotype["sample"], scores, seed)
+    return expr, pd.concat([phenotype, clinical], axis=1)
 
 
 def _allocate(n: int, weights: np.ndarray) -> np.ndarray:
@@ -108,7 +113,7 @@ def _synthetic_samples(n: int, rng: np.random.Generator):
     order = rng.permutation(n)  # real columns are not grouped by type
     phenotype = pd.DataFrame({
         "sample": np.array(barcodes)[order],
-        "cancer_type": cancer[order],
+        "cancer type abbreviation": cancer[order],
         "sample_type": [SAMPLE_TYPE_CODES[f"{c:02d}"] for c in code[order]],
     })
     return phenotype, type_index[order], (code == 11)[order]
@@ -183,13 +188,59 @@ def _synthetic_values(type_index: np.ndarray, is_normal: np.ndarray, n_genes: in
     for group in _NA_GROUPS:
         genes_na = rng.random(n_genes) < _NA_GENE_FRACTION
         values[np.ix_(genes_na, np.isin(cancer, group))] = np.nan
-    return values
+    return values, scores
 
 
-def write_synthetic(expr_path, phenotype_path, n_samples: int, n_genes: int, seed: int) -> None:
-    """make_synthetic, then write the expression (Xena format) and phenotype (TSV) files."""
+# Known answers for downstream scores: the hazard of death rises with gene program 0, age with
+# program 1; sex follows no program. Programs are mostly tissue identity (plus a per-sample
+# part), so survival differs between types and, less, within them, as in TCGA.
+_SURVIVAL_PROGRAM, _AGE_PROGRAM = 0, 1
+_LOG_HAZARD_PER_SD = 0.7
+_BASE_HAZARD_PER_DAY = 1 / 1800
+_FOLLOW_UP_DAYS = (30, 3650)
+
+
+def _synthetic_clinical(samples: pd.Series, scores: np.ndarray, seed: int) -> pd.DataFrame:
+    """TCGA-CDR columns per sample: age_at_initial_pathologic_diagnosis, gender, OS (1 =
+    died), OS.time (days). A tumour and its normal share the patient's values."""
+    rng = np.random.Generator(np.random.PCG64([seed, 1]))  # own stream: expression unchanged
+    n = len(samples)
+    z = (scores - scores.mean(axis=0)) / scores.std(axis=0)
+    death = rng.exponential(1 / (_BASE_HAZARD_PER_DAY
+                                 * np.exp(_LOG_HAZARD_PER_SD * z[:, _SURVIVAL_PROGRAM])))
+    censor = rng.uniform(*_FOLLOW_UP_DAYS, n)
+    clinical = pd.DataFrame({
+        "age_at_initial_pathologic_diagnosis": np.clip(
+            np.round(60 + 7 * z[:, _AGE_PROGRAM] + rng.normal(0, 6, n)), 18, 90).astype(int),
+        "gender": rng.choice(["FEMALE", "MALE"], n),
+        "OS": (death <= censor).astype(int),
+        "OS.time": np.round(np.minimum(death, censor)).astype(int),
+    })
+    return clinical.groupby(samples.str.slice(0, 12).to_numpy()).transform("first")
+
+
+def write_synthetic(expr_path, phenotype_path, n_samples: int, n_genes: int, seed: int,
+                    format: str = "xena", samples_as: str = "rows", sparse: bool = False,
+                    counts: bool = False) -> None:
+    """make_synthetic, then write it in one of the input formats, as a user's files would be.
+
+    xena: the expression as a Xena matrix and the phenotype as a TSV at `phenotype_path`.
+    h5ad: one AnnData file, the phenotype in obs (`sparse`: X as CSR); `phenotype_path` unused.
+    table: a CSV or TSV (by its name, gzip if .gz) with `samples_as` rows or columns; the
+    phenotype in its own table at `phenotype_path`, or None: as leading columns (rows only).
+    counts: write 2^x - 1 rounded (raw counts, for `transform: log2p1`) instead of log2 values.
+    """
     expr, phenotype = make_synthetic(n_samples, n_genes, seed)
-    write_xena(expr, expr_path)
-    with atomic_path(phenotype_path) as tmp:
-        compression = "gzip" if str(phenotype_path).endswith(".gz") else None
-        phenotype.to_csv(tmp, sep="\t", index=False, compression=compression)
+    if counts:
+        expr = np.round(np.exp2(expr.clip(lower=0)) - 1)
+    if format == "h5ad":
+        write_h5ad(expr, phenotype, expr_path, sparse=sparse)
+        return
+    if format == "xena":
+        write_xena(expr, expr_path)
+    elif format == "table":
+        write_table(expr, expr_path, samples_as, None if phenotype_path else phenotype)
+    else:
+        raise DataError(f"unknown format {format!r}; allowed: xena, h5ad, table")
+    if phenotype_path:
+        write_text_table(phenotype, phenotype_path)
