@@ -51,3 +51,4 @@ bench: $(VENV)/.bench
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/snakemake --lint
+	$(VENV)/bin/snakefmt --check workflow/

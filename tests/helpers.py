@@ -9,12 +9,14 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "data" / "tiny.yaml"
+# Where the Snakemake workflow catalog looks, and where `snakemake` in the repository finds it.
+SNAKEFILE = REPO / "workflow" / "Snakefile"
 
 
 def snakemake(*args, cwd=REPO, check=True, **run_options):
     """`snakemake *args` on this repository's Snakefile; its stdout and stderr are the console
     a user sees. `run_options` go to subprocess.run (env, preexec_fn, ...)."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), *args]
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), *args]
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900,
                           **run_options)
     if check and done.returncode != 0:

@@ -43,3 +43,53 @@ def test_aggregate_of_an_empty_folder_says_so(tmp_path, capsys):
     assert main(["aggregate", "--runs", str(tmp_path), "--out-dir", str(tmp_path / "t")]) == 2
     assert f"no run.json below {tmp_path}" in capsys.readouterr().err
 
+
+
+def test_train_in_a_terminal_shows_a_progress_bar(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    expr, data = tmp_path / "expr.tsv.gz", tmp_path / "data"
+    assert main(["synth", "--expr", str(expr), "--phenotype", str(tmp_path / "p.tsv"),
+                 "--samples", "120", "--genes", "150"]) == 0
+    assert main(["preprocess", "--input", str(expr), "--out-dir", str(data), "--top-k", "60"]) == 0
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(yaml.safe_dump({"hidden": [16], "latent": 3, "epochs": 12, "batch_size": 30}))
+    leader, follower = pty.openpty()
+    job = subprocess.Popen([sys.executable, "-m", "vaebench.cli", "train", "--config", str(cfg),
+                            "--data", str(data), "--out-dir", str(tmp_path / "run")],
+                           stdin=follower, stdout=follower, stderr=follower, close_fds=True)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the job ended
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert job.wait(timeout=120) == 0
+    text = screen.decode()
+    # one line redrawn in place (carriage returns), ending full
+    assert text.count("\r") >= 12 and "12/12 epochs" in text and "|" + "#" * 30 + "|" in text
+    assert "epoch 1/12: " not in text  # the per-epoch log lines are for logs, not terminals
+
+
+def test_train_outside_a_terminal_prints_a_line_per_epoch(tmp_path, capfd):
+    expr, data = tmp_path / "expr.tsv.gz", tmp_path / "data"
+    assert main(["synth", "--expr", str(expr), "--phenotype", str(tmp_path / "p.tsv"),
+                 "--samples", "120", "--genes", "150"]) == 0
+    assert main(["preprocess", "--input", str(expr), "--out-dir", str(data), "--top-k", "60"]) == 0
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(yaml.safe_dump({"hidden": [16], "latent": 3, "epochs": 4, "batch_size": 30,
+                                   "early_stopping": True}))
+    capfd.readouterr()
+    assert main(["train", "--config", str(cfg), "--data", str(data), "--out-dir",
+                 str(tmp_path / "run")]) == 0
+    lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("epoch ")]
+    epochs = json.loads((tmp_path / "run" / "run.json").read_text())["epochs_run"]
+    assert len(lines) == epochs and lines[0].startswith("epoch 1/4: train loss ")
+    assert all("left at this pace (at most: early stopping)" in line for line in lines[:-1])

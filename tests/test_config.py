@@ -39,6 +39,15 @@ def test_schema_preprocess_defaults_are_the_package_defaults():
         assert spec["default"] == signature[key].default, key
 
 
+def test_schema_dataset_defaults_are_the_package_defaults():
+    dataset = SCHEMA["$defs"]["dataset"]["properties"]
+    columns = {key: spec["default"] for key, spec in dataset["columns"]["properties"].items()}
+    assert columns == data.DEFAULT_COLUMNS
+    assert tuple(dataset["transform"]["enum"]) == data.TRANSFORMS
+    assert dataset["transform"]["default"] == "none"
+    assert tuple(dataset["table"]["properties"]["samples_as"]["enum"]) == data.SAMPLES_AS
+
+
 def test_schema_model_params_defaults_are_the_model_defaults():
     import inspect
 

@@ -16,7 +16,7 @@ ENVS = {path.stem: path for path in sorted((REPO / "envs").glob("*.yaml"))}
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 SCRIPTS = REPO / "workflow" / "scripts"
 PACKAGE = SCRIPTS / "vaebench"
-RULE_FILES = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+RULE_FILES = [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
 # import name -> distribution name, where they differ
 DISTRIBUTION = {"yaml": "pyyaml", "sklearn": "scikit-learn", "PIL": "pillow"}
 # what each env runs: the training code, or everything else (no torch)
@@ -158,7 +158,7 @@ def test_training_env_follows_the_device(tmp_path, configfile, train_env):
     (tmp_path / "bin" / "conda").write_text(FAKE_CONDA)
     (tmp_path / "bin" / "conda").chmod(0o755)
     done = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
          "--directory", str(tmp_path), "--configfile", str(REPO / configfile),
          "--sdm", "conda", "--list-conda-envs"],
         capture_output=True, text=True, timeout=300,

@@ -298,7 +298,7 @@ def test_recovery_after_snakemake_is_killed_is_the_main_command_again(tmp_path):
     cfg["studies"]["s"]["grid"]["seed"] = [1, 2, 3]
     configfile = write_config(tmp_path / "config.yaml", cfg)
     args = ["--directory", str(tmp_path), "--configfile", str(configfile)]
-    main = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+    main = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
             "--cores", "1", *args]
     recover = [sys.executable, "-m", "vaebench.cli", "recover", "--directory", str(tmp_path)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow/scripts")}

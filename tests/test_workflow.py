@@ -232,3 +232,80 @@ def test_report_is_self_contained_with_the_figures(finished):
     assert "init.png" in html and "hparam.png" in html
     assert "init_embedding.png" in html and "statistics.html" in html and "latent.html" in html
 
+
+
+def test_summary_matches_the_tables(finished, tmp_path, capsys):
+    import shutil
+
+    from vaebench.cli import main
+
+    workdir, configfile = finished
+    assert main(["summary", str(workdir / "results"), "--configfile", str(configfile),
+                 "--logs", str(workdir / "logs")]) == 0
+    text = capsys.readouterr().out
+    cfg = yaml.safe_load(configfile.read_text())
+    for study, spec in cfg["studies"].items():
+        runs = pd.read_csv(workdir / f"results/{study}/tables/runs.csv")
+        counts = runs["status"].value_counts()
+        assert (f"{study}: {len(runs)} runs ({' x '.join(spec['grid'])}): "
+                f"{counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, 0 failed, "
+                "0 missing") in text
+        conditions = [a for a in spec["grid"] if a != "seed"]
+        means = runs[runs["status"] == "ok"].groupby(conditions)["final_val_loss"].mean()
+        best, worst = means.idxmin(), means.idxmax()
+        name = " ".join(f"{a}={v}" for a, v in zip(conditions, best if isinstance(best, tuple)
+                                                    else (best,)))
+        assert re.search(rf"best  {re.escape(name)} +{means.min():.6g} ", text), (name, text)
+        name = " ".join(f"{a}={v}" for a, v in zip(conditions, worst if isinstance(worst, tuple)
+                                                    else (worst,)))
+        # the worst: on a line of its own, or the last of the best when there are few
+        assert re.search(rf"(worst|  ) {re.escape(name)} +{means.max():.6g} ", text), text
+    # tiny's hparam study has lr 1e4 with Adam and SGD: both diverge
+    assert "no finished run in 2 condition(s), e.g. model=vanilla lr=10000.0" in text
+
+    # a run deleted is missing; a run whose job ended without a record (only its log) failed
+    copy_dir = tmp_path / "copy"
+    shutil.copytree(workdir / "results", copy_dir / "results")
+    shutil.copytree(workdir / "logs", copy_dir / "logs")
+    shutil.rmtree(copy_dir / "results/init/runs/model=vanilla/init=default/seed=1")
+    (copy_dir / "results/init/runs/model=infovae/init=normal/seed=2/run.json").unlink()
+    (copy_dir / "logs/train/init/model=vanilla/init=default/seed=1.log").unlink()
+    assert main(["summary", str(copy_dir / "results"), "--configfile", str(configfile),
+                 "--logs", str(copy_dir / "logs")]) == 0
+    assert "init: 8 runs (model x init x seed): 6 ok, 0 diverged, 1 failed, 1 missing" \
+        in capsys.readouterr().out
+
+
+def test_epoch_lines_reach_the_log_while_the_run_trains(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    cfg = {"datasets": {"d": {"synthetic": {"samples": 2000, "genes": 800, "seed": 1}}},
+           "preprocess": {"p": {"top_k": 400}}, "defaults": {"device": "cpu"},
+           "studies": {"long": {"dataset": "d", "preprocess": "p",
+                                "base": {"hidden": [256], "latent": 8, "batch_size": 50,
+                                         "epochs": 150},
+                                "grid": {"seed": [1]}}}}
+    configfile = write_config(tmp_path / "config.yaml", cfg)
+    log = tmp_path / "logs/train/long/seed=1.log"
+    record = tmp_path / "results/long/runs/seed=1/run.json"
+    job = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile",
+                            str(REPO / "workflow" / "Snakefile"), "--cores", "1", "--directory",
+                            str(tmp_path), "--configfile", str(configfile)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        seen = []
+        while job.poll() is None and not record.exists():
+            lines = log.read_text().splitlines() if log.exists() else []
+            seen = [line for line in lines if line.startswith("epoch ")]
+            if len(seen) >= 3:
+                break
+            time.sleep(0.2)
+        assert len(seen) >= 3 and not record.exists(), "no epoch lines while training"
+        assert re.fullmatch(r"epoch 1/150: train loss [\d.e+-]+, val loss [\d.e+-]+, [\d.]+ s; "
+                            r"~[\dhms ]+ left at this pace", seen[0]), seen[0]
+    finally:
+        assert job.wait(timeout=600) == 0
+    lines = [line for line in log.read_text().splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 150 and lines[-1].startswith("epoch 150/150: ")

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slurm
 
 
 def snakemake(workdir, *args, profile=True):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
            "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
     if profile:
         cmd += ["--profile", str(PROFILE), "--slurm-init-seconds-before-status-checks", "1",

@@ -10,11 +10,11 @@ rule aggregate:
         epochs="results/{study}/tables/epochs.csv",
         runs="results/{study}/tables/runs.csv",
         summary="results/{study}/tables/summary.csv",
-    params:
-        axes=study_axes,
     log:
         "logs/aggregate/{study}.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        axes=study_axes,
     script:
         "../scripts/aggregate.py"

@@ -1,7 +1,6 @@
 # Helpers only (no rules): config validation, the run table, input and param functions.
 
 import hashlib
-import itertools
 import re
 import sys
 from pathlib import Path
@@ -9,14 +8,16 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
 from vaebench.config import (  # noqa: E402  (path above)
     MODEL_NAMES,
     ConfigError,
     RunConfig,
+    axis_value,
     repeated_keys,
     repeated_keys_message,
+    study_runs,
 )
 
 
@@ -35,7 +36,7 @@ check_repeated_keys()
 # study's `base` silently override the shared `defaults`.
 validate(config, schema="../schemas/config.schema.yaml", set_default=False)
 
-PACKAGE = Path(workflow.basedir) / "workflow" / "scripts" / "vaebench"
+PACKAGE = Path(workflow.basedir) / "scripts" / "vaebench"
 # Editing these reruns training (Snakemake does not track modules a script imports).
 DATA_CODE = sorted(str(p) for p in (PACKAGE / "data").glob("*.py"))
 TRAINING_CODE = [
@@ -47,17 +48,9 @@ ANALYSIS_CODE = [*DATA_CODE, str(PACKAGE / "analysis.py")]
 PLOT_CODE = [*ANALYSIS_CODE, str(PACKAGE / "plots.py")]
 
 
-def axis_value(value):
-    """A grid value as it appears in a run's path: 1e-05, 256-128-64, xavier_uniform."""
-    if isinstance(value, list):
-        return "-".join(str(v) for v in value)
-    if value is None:  # "None" would read back as missing in pandas
-        return "none"
-    return str(value)
-
-
 def expand_study(name, study):
-    """{run path: resolved run settings} for every grid point of one study."""
+    """{run path: resolved run settings} for every grid point of one study (config.study_runs),
+    after checking what only the workflow knows: its dataset, variant and figure."""
     for key, where in (("dataset", "datasets"), ("preprocess", "preprocess")):
         if study[key] not in config[where]:
             raise WorkflowError(
@@ -65,28 +58,10 @@ def expand_study(name, study):
                 f"(defined: {', '.join(config[where])})"
             )
     check_figure(name, study)
-    axes = list(study["grid"])
-    runs = {}
-    for values in itertools.product(*study["grid"].values()):
-        point = dict(zip(axes, values))
-        settings = {**config.get("defaults", {}), **study.get("base", {})}
-        model = point.get("model", settings.get("model", RunConfig.model))
-        settings = {**settings, **study.get("by_model", {}).get(model, {}), **point}
-        settings["model_params"] = {
-            **config.get("model_params", {}).get(model, {}),
-            **study.get("model_params", {}).get(model, {}),
-        }
-        settings["axes"] = {k: axis_value(v) for k, v in point.items()}
-        path = Path(*(f"{k}={axis_value(v)}" for k, v in point.items())).as_posix()
-        try:
-            RunConfig.from_dict(settings, source=f"studies.{name} run {path}")
-        except ConfigError as err:
-            raise WorkflowError(str(err)) from None
-        if path in runs:  # e.g. lr: [0.001, 1.0e-3]
-            raise WorkflowError(f"studies.{name}.grid: two grid points give the run {path}; "
-                                "remove the repeated value")
-        runs[path] = settings
-    return runs
+    try:
+        return study_runs(name, study, config)
+    except ConfigError as err:
+        raise WorkflowError(str(err)) from None
 
 
 def check_figure(name, study):
@@ -97,16 +72,23 @@ def check_figure(name, study):
     if figure.get("kind", "curves") == "curves":
         named = {"hue": figure.get("hue")}
     else:  # dots: x and y are needed (their defaults too), col is optional
-        named = {"x": figure.get("x", "latent"), "y": figure.get("y", "lr"),
-                 "col": figure.get("col")}
+        named = {
+            "x": figure.get("x", "latent"),
+            "y": figure.get("y", "lr"),
+            "col": figure.get("col"),
+        }
     for key, axis in named.items():
         if axis is not None and axis not in grid:
-            raise WorkflowError(f"studies.{name}.figure.{key}: {axis!r} is not an axis of the "
-                                f"study's grid ({', '.join(grid)})")
+            raise WorkflowError(
+                f"studies.{name}.figure.{key}: {axis!r} is not an axis of the "
+                f"study's grid ({', '.join(grid)})"
+            )
     unknown = sorted(set(figure.get("ylim", {})) - set(MODEL_NAMES))
     if unknown:
-        raise WorkflowError(f"studies.{name}.figure.ylim: {unknown} are not models "
-                            f"(models: {', '.join(MODEL_NAMES)})")
+        raise WorkflowError(
+            f"studies.{name}.figure.ylim: {unknown} are not models "
+            f"(models: {', '.join(MODEL_NAMES)})"
+        )
 
 
 def latent_selection(name, study):
@@ -200,8 +182,11 @@ def check_user_files():
                 f"studies.{study}.save_latent needs sample labels: set "
                 f"datasets.{dataset}.xena.phenotype (url or path of the Xena survival table)"
             )
-        if runs and spec.get("table", {}).get("samples_as") == "columns" \
-                and not spec["table"].get("phenotype"):
+        if (
+            runs
+            and spec.get("table", {}).get("samples_as") == "columns"
+            and not spec["table"].get("phenotype")
+        ):
             raise WorkflowError(
                 f"studies.{study}.save_latent needs sample labels: a table with samples as "
                 f"columns has no room for them; set datasets.{dataset}.table.phenotype.path"
@@ -242,8 +227,11 @@ def orientation_input(wildcards):
     """A table with its own annotations table: the preprocess rule checks the table's
     orientation against the annotations' sample ids, before any training."""
     path, how = phenotype_source(wildcards.dataset)
-    return {"annotations": path} if how == "table" and "table" in config["datasets"][
-        wildcards.dataset] else {}
+    return (
+        {"annotations": path}
+        if how == "table" and "table" in config["datasets"][wildcards.dataset]
+        else {}
+    )
 
 
 def phenotype_params(wildcards):
@@ -357,7 +345,9 @@ def study_axes(wildcards):
 
 
 def study_latents(wildcards):
-    return [f"results/{wildcards.study}/runs/{run}/latent.npy" for run in LATENT_RUNS[wildcards.study]]
+    return [
+        f"results/{wildcards.study}/runs/{run}/latent.npy" for run in LATENT_RUNS[wildcards.study]
+    ]
 
 
 def study_samples(wildcards):
@@ -397,7 +387,9 @@ def all_outputs():
         outputs.append(f"results/{study}/tables/statistics.html")
         if LATENT_RUNS[study]:
             outputs.append(f"results/{study}/tables/latent.html")
-            outputs += [f"results/{study}/figures/{study}_embedding.{ext}" for ext in ("png", "pdf")]
+            outputs += [
+                f"results/{study}/figures/{study}_embedding.{ext}" for ext in ("png", "pdf")
+            ]
     return outputs
 
 

@@ -7,14 +7,14 @@ rule make_synthetic:
     output:
         expression="resources/{dataset}/expression.tsv.gz",
         phenotype="resources/{dataset}/phenotype.tsv",
-    wildcard_constraints:
-        dataset=datasets_pattern("synthetic"),
-    params:
-        synthetic=synthetic_params,
     log:
         "logs/make_synthetic/{dataset}.log",
+    wildcard_constraints:
+        dataset=datasets_pattern("synthetic"),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        synthetic=synthetic_params,
     script:
         "../scripts/make_synthetic.py"
 
@@ -22,15 +22,15 @@ rule make_synthetic:
 rule download_xena:
     output:
         expression="resources/{dataset}/expression.tsv.gz",
-    wildcard_constraints:
-        dataset=datasets_pattern("xena"),
-    params:
-        source=download_params,
     log:
         "logs/download_xena/{dataset}.log",
+    wildcard_constraints:
+        dataset=datasets_pattern("xena"),
     retries: 2
     conda:
         "../../envs/analysis.yaml"
+    params:
+        source=download_params,
     script:
         "../scripts/download.py"
 
@@ -39,15 +39,15 @@ rule download_xena:
 rule download_phenotype:
     output:
         phenotype="resources/{dataset}/phenotype.tsv",
-    wildcard_constraints:
-        dataset=phenotype_downloads_pattern(),
-    params:
-        source=phenotype_download_params,
     log:
         "logs/download_phenotype/{dataset}.log",
+    wildcard_constraints:
+        dataset=phenotype_downloads_pattern(),
     retries: 2
     conda:
         "../../envs/analysis.yaml"
+    params:
+        source=phenotype_download_params,
     script:
         "../scripts/download.py"
 
@@ -62,18 +62,18 @@ rule preprocess:
         genes="results/data/{dataset}/input-{source}/{variant}/genes.txt",
         samples="results/data/{dataset}/input-{source}/{variant}/samples.txt",
         summary="results/data/{dataset}/input-{source}/{variant}/summary.json",
-    wildcard_constraints:
-        source="[0-9a-f]{8}",
-    params:
-        read=preprocess_read_params,
-        options=preprocess_params,
     log:
         "logs/preprocess/{dataset}/input-{source}/{variant}.log",
+    wildcard_constraints:
+        source="[0-9a-f]{8}",
+    conda:
+        "../../envs/analysis.yaml"
     resources:
         mem_mb=8000,
         runtime=30,
-    conda:
-        "../../envs/analysis.yaml"
+    params:
+        read=preprocess_read_params,
+        options=preprocess_params,
     script:
         "../scripts/preprocess.py"
 
@@ -86,13 +86,13 @@ rule phenotype:
         code=DATA_CODE,
     output:
         phenotype="results/data/{dataset}/input-{source}/phenotype.tsv",
-    wildcard_constraints:
-        source="[0-9a-f]{8}",
-    params:
-        read=phenotype_params,
     log:
         "logs/phenotype/{dataset}/input-{source}.log",
+    wildcard_constraints:
+        source="[0-9a-f]{8}",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        read=phenotype_params,
     script:
         "../scripts/phenotype.py"

@@ -19,11 +19,11 @@ rule figures:
             category="Figures",
             labels={"study": "{study}", "format": "PDF"},
         ),
-    params:
-        figure=figure_settings,
     log:
         "logs/figures/{study}.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        figure=figure_settings,
     script:
         "../scripts/figures.py"

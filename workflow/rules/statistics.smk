@@ -16,12 +16,12 @@ rule statistics:
             category="Comparisons",
             labels={"study": "{study}", "table": "statistics"},
         ),
-    params:
-        axes=study_axes,
     log:
         "logs/statistics/{study}.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        axes=study_axes,
     script:
         "../scripts/study_statistics.py"
 
@@ -42,15 +42,15 @@ rule latent_scores:
             category="Comparisons",
             labels={"study": "{study}", "table": "latent space"},
         ),
+    log:
+        "logs/latent_scores/{study}.log",
     wildcard_constraints:
         study=latent_studies_pattern(),
+    conda:
+        "../../envs/analysis.yaml"
     params:
         axes=study_axes,
         annotations=study_annotations_source,
-    log:
-        "logs/latent_scores/{study}.log",
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/latent_scores.py"
 
@@ -75,13 +75,13 @@ rule embedding:
             category="Figures",
             labels={"study": "{study}", "format": "PDF (latent space)"},
         ),
-    wildcard_constraints:
-        study=latent_studies_pattern(),
-    params:
-        annotations=study_annotations_source,
     log:
         "logs/embedding/{study}.log",
+    wildcard_constraints:
+        study=latent_studies_pattern(),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        annotations=study_annotations_source,
     script:
         "../scripts/embedding.py"

@@ -11,19 +11,19 @@ rule train:
     output:
         metrics="results/{study}/runs/{run}/metrics.csv",
         record="results/{study}/runs/{run}/run.json",
-    params:
-        run=run_settings,
     log:
         "logs/train/{study}/{run}.log",
     benchmark:
         "benchmarks/train/{study}/{run}.tsv"
+    conda:
+        train_env
     threads: 1
     resources:
         gpu=1,
         mem_mb=8000,
         runtime=60,
-    conda:
-        train_env
+    params:
+        run=run_settings,
     script:
         "../scripts/train.py"
 

@@ -1,9 +1,11 @@
+import sys
+
 from vaebench.job import logged
 
 with logged(snakemake):
     from vaebench.config import RunConfig
     from vaebench.data import load_preprocessed
-    from vaebench.train import run
+    from vaebench.train import EpochReport, run
 
     run_name = f"studies.{snakemake.wildcards.study} run {snakemake.wildcards.run}"
     # train_latent (a run the study's save_latent selects) has a third output; train has two.
@@ -12,5 +14,7 @@ with logged(snakemake):
                                "save_latent": latent is not None}, source=run_name)
     data = load_preprocessed(snakemake.input.matrix, snakemake.input.genes,
                              snakemake.input.samples, snakemake.input.summary)
-    record = run(cfg, data, snakemake.output.metrics, snakemake.output.record, latent)
+    # stdout is the job's log, written a line at a time: `tail -f` on it shows each epoch.
+    progress = EpochReport(cfg.epochs, sys.stdout, early_stopping=cfg.early_stopping)
+    record = run(cfg, data, snakemake.output.metrics, snakemake.output.record, latent, progress)
     print(f"{run_name}: {record['status']} ({record['stop_reason']})")

@@ -1,4 +1,5 @@
 """`vaebench synth | preprocess | train | aggregate | plot`: the workflow's steps, by hand;
+`vaebench summary`: a finished (or half-finished) workflow's result on one screen;
 `vaebench recover`: a working directory fit to run again after Snakemake itself was killed.
 
 A preprocessed dataset is a folder of matrix.npy, genes.txt, samples.txt and summary.json (what
@@ -54,7 +55,7 @@ def _preprocess(args) -> None:
 
 def _train(args) -> None:
     from .data import load_preprocessed
-    from .train import run
+    from .train import EpochReport, run
 
     source = str(args.config)
     values = load_yaml(args.config, "run config file") or {}
@@ -63,8 +64,13 @@ def _train(args) -> None:
                           f"{type(values).__name__}")
     cfg = RunConfig.from_dict(values, source=source)
     out = Path(args.out_dir)
+    # A terminal gets one line redrawn in place; a file or pipe a line per epoch.
+    in_terminal = sys.stderr.isatty()
+    progress = EpochReport(cfg.epochs, sys.stderr if in_terminal else sys.stdout,
+                           bar=in_terminal, early_stopping=cfg.early_stopping)
     record = run(cfg, load_preprocessed(*preprocessed_paths(args.data)),
-                 out / "metrics.csv", out / "run.json", out / "latent.npy")
+                 out / "metrics.csv", out / "run.json", out / "latent.npy", progress)
+    progress.close()
     print(f"{record['status']}: {record['stop_reason']}; best validation loss "
           f"{record['best_val_loss']} at epoch {record['best_epoch']} -> {out}")
 
@@ -92,6 +98,22 @@ def _plot(args) -> None:
     figure = {"kind": args.kind, "hue": args.hue, "x": args.x, "y": args.y, "col": args.col}
     study_figure(tables / "epochs.csv", tables / "runs.csv", figure,
                  args.study or tables.parent.name, args.out)
+
+
+def _summary(args) -> None:
+    from .summary import summary
+
+    configfile = Path(args.configfile)
+    if not configfile.is_file():
+        raise ConfigError(f"config file not found: {configfile} (give the one the workflow ran "
+                          "with: --configfile)")
+    config = load_yaml(configfile)
+    results = Path(args.results)
+    if not results.is_dir():
+        raise ConfigError(f"no results folder {results} (run the workflow first, or name the "
+                          "folder: vaebench summary path/to/results)")
+    print(f"{results} ({configfile}):\n")
+    print(summary(config, results, args.logs or results.parent / "logs", args.top), end="")
 
 
 def live_snakemake_pids(directory: Path) -> list[int]:
@@ -195,6 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--col", default="optimizer", help="dots: one panel per value")
     p.add_argument("--study", help="name in titles (default: the tables folder's parent)")
     p.set_defaults(func=_plot)
+
+    p = sub.add_parser("summary", help="per study: runs ok / diverged / failed / missing, and "
+                       "the best and worst conditions")
+    p.add_argument("results", nargs="?", default="results", help="the workflow's results folder")
+    p.add_argument("--configfile", default="config/config.yaml",
+                   help="the config the workflow ran with (default: config/config.yaml)")
+    p.add_argument("--logs", help="the workflow's logs folder (default: beside results/)")
+    p.add_argument("--top", type=int, default=3, help="best and worst conditions shown")
+    p.set_defaults(func=_summary)
 
     p = sub.add_parser("recover", help="after Snakemake was killed: remove its stale lock")
     p.add_argument("--directory", default=".", help="Snakemake's working directory")

@@ -7,6 +7,7 @@ tests/test_config.py checks that they agree.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,3 +227,44 @@ class RunConfig:
                 bad("model_params", f"has {key}={value!r}; choose one of {', '.join(allowed)}")
             if allowed is None and (isinstance(value, bool) or not isinstance(value, int | float)):
                 bad("model_params", f"has {key}={value!r}, which must be a number")
+
+
+# ----- a study's runs: the grid expanded (the workflow's run table; `vaebench summary`) -----
+
+
+def axis_value(value) -> str:
+    """A grid value as it appears in a run's path: 1e-05, 256-128-64, xavier_uniform."""
+    if isinstance(value, list):
+        return "-".join(str(v) for v in value)
+    if value is None:  # "None" would read back as missing in pandas
+        return "none"
+    return str(value)
+
+
+def study_runs(name: str, study: dict, config: dict) -> dict[str, dict]:
+    """{run path: resolved run settings} for every grid point of one study of a workflow config.
+
+    A run's settings are, later winning: the package defaults, the config's `defaults`, the
+    study's `base`, its `by_model` entry for the run's model, the grid point; `model_params`
+    come from the config's and the study's entries for the model. The path names the grid
+    point in grid order (`model=iwae/init=normal/seed=3`). Every run is validated.
+    """
+    axes = list(study["grid"])
+    runs: dict[str, dict] = {}
+    for values in itertools.product(*study["grid"].values()):
+        point = dict(zip(axes, values))
+        settings = {**config.get("defaults", {}), **study.get("base", {})}
+        model = point.get("model", settings.get("model", RunConfig.model))
+        settings = {**settings, **study.get("by_model", {}).get(model, {}), **point}
+        settings["model_params"] = {
+            **config.get("model_params", {}).get(model, {}),
+            **study.get("model_params", {}).get(model, {}),
+        }
+        settings["axes"] = {k: axis_value(v) for k, v in point.items()}
+        path = "/".join(f"{k}={axis_value(v)}" for k, v in point.items())
+        RunConfig.from_dict(settings, source=f"studies.{name} run {path}")
+        if path in runs:  # e.g. lr: [0.001, 1.0e-3]
+            raise ConfigError(f"studies.{name}.grid: two grid points give the run {path}; "
+                              "remove the repeated value")
+        runs[path] = settings
+    return runs

@@ -138,14 +138,62 @@ def _stopping_curve(cfg: RunConfig, rows: list[dict]) -> list[float]:
     return [r[key] for r in rows]
 
 
+class EpochReport:
+    """Progress of one run, after each epoch: a line for a log (`tail -f` shows a long run
+    moving), or, when `bar` (a terminal), one status line redrawn in place.
+
+    "Left at this pace" is the mean epoch time so far times the epochs to go; with early
+    stopping the run may end sooner, and the line says so.
+    """
+
+    BAR_WIDTH = 30
+
+    def __init__(self, epochs: int, stream, bar: bool = False, early_stopping: bool = False):
+        self.epochs, self.stream, self.bar = epochs, stream, bar
+        self.caveat = " (at most: early stopping)" if early_stopping else ""
+        self.seconds = 0.0
+
+    def __call__(self, row: dict) -> None:
+        epoch = row["epoch"]
+        self.seconds += row["seconds"]
+        left = _duration(self.seconds / epoch * (self.epochs - epoch))
+        if self.bar:
+            done = round(self.BAR_WIDTH * epoch / self.epochs)
+            self.stream.write(f"\r|{'#' * done}{'.' * (self.BAR_WIDTH - done)}| "
+                              f"{epoch}/{self.epochs} epochs  val loss {row['val_loss']:.6g}  "
+                              f"~{left} left{self.caveat}  ")
+        else:
+            self.stream.write(f"epoch {epoch}/{self.epochs}: train loss {row['train_loss']:.6g}, "
+                              f"val loss {row['val_loss']:.6g}, {row['seconds']:.2f} s; "
+                              f"~{left} left at this pace{self.caveat}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.bar:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    """1 h 02 m, 3 m 05 s, 12 s."""
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} m"
+    if seconds >= 60:
+        return f"{seconds // 60} m {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
 def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
     """Train one run. Returns (metrics rows, one per epoch; run record for run.json)."""
     rows, record, _ = fit(cfg, data)
     return rows, record
 
 
-def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarray | None]:
-    """train_run, plus the encoder means of all samples when cfg.save_latent (else None)."""
+def fit(cfg: RunConfig, data: Preprocessed,
+        progress=None) -> tuple[list[dict], dict, np.ndarray | None]:
+    """train_run, plus the encoder means of all samples when cfg.save_latent (else None).
+    `progress`: called with each epoch's metrics row as it ends (an EpochReport)."""
     started = time.perf_counter()
     device = configure_runtime(cfg.device, cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -236,6 +284,8 @@ def fit(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict, np.ndarra
                **_epoch_row("val", val_sums, n_val_batches), "lr_epoch": lr,
                "seconds": time.perf_counter() - epoch_start}
         rows.append(row)
+        if progress is not None:
+            progress(row)
         if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])) \
                 or _non_finite_params(model):
             status, stop_reason = "diverged", f"non-finite loss or parameters in epoch {epoch}"
@@ -341,10 +391,10 @@ def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path,
 
 
 def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path,
-        latent_path=None) -> dict:
+        latent_path=None, progress=None) -> dict:
     """Train and write the outputs (latent.npy too when cfg.save_latent); returns the record."""
     if cfg.save_latent and latent_path is None:
         raise ConfigError("save_latent is on but no latent output path was given")
-    rows, record, latent = fit(cfg, data)
+    rows, record, latent = fit(cfg, data, progress)
     write_outputs(rows, record, metrics_path, run_json_path, latent, latent_path)
     return record

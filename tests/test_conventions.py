@@ -1,0 +1,45 @@
+"""Snakemake conventions: rules formatted by snakefmt, and the workflow catalog's standardized
+usage (workflow/Snakefile, config/README.md, .snakemake-workflow-catalog.yml) present and true."""
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import REPO, SNAKEFILE, snakemake
+
+CATALOG = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())
+
+
+def test_rules_are_snakefmt_clean():
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    done = subprocess.run([str(snakefmt), "--check", "workflow/"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, f"run `snakefmt workflow/`:\n{done.stdout}{done.stderr}"
+
+
+def test_the_catalog_finds_the_workflow_where_it_looks():
+    assert SNAKEFILE == REPO / "workflow" / "Snakefile" and SNAKEFILE.is_file()
+    assert (REPO / "config" / "config.yaml").is_file()
+    assert "## The pieces" in (REPO / "config" / "README.md").read_text()
+    assert set(CATALOG) == {"usage"}
+    assert set(CATALOG["usage"]) <= {"mandatory-flags", "software-stack-deployment", "report"}
+
+
+def test_the_catalog_claims_are_true():
+    usage = CATALOG["usage"]
+    # conda: every rule names an env (tests/test_envs.py checks each one and that it builds the
+    # pinned versions); report: the workflow declares one (test_workflow builds it)
+    assert usage["software-stack-deployment"] == {"conda": True}
+    assert usage["report"] is True and 'report: "report/workflow.rst"' in SNAKEFILE.read_text()
+    assert (REPO / "workflow" / "report" / "workflow.rst").is_file()
+
+
+@pytest.mark.workflow
+def test_the_catalogs_mandatory_flags_run_the_default_config(tmp_path):
+    flags = shlex.split(CATALOG["usage"]["mandatory-flags"]["flags"])
+    done = snakemake("-n", *flags, "--directory", str(tmp_path),
+                     "--configfile", str(REPO / "config" / "config.yaml"))
+    assert "train" in done.stdout

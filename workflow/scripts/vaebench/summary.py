@@ -1,0 +1,101 @@
+"""`vaebench summary`: the result on one screen, without opening the report.
+
+Per study of the config: how many of its runs are ok, diverged, failed or missing, and its best
+and worst conditions by the study's outcome: the final validation loss (the loss of the last
+epoch, as runs.csv has it), averaged over seeds; lower is better. A condition is a grid point
+without its seed. Only runs that finished (ok) enter the means, as in summary.csv; a condition
+with diverged or failed runs says how many.
+
+Statuses come from each run's run.json, as the aggregate rule reads them. A run without one is
+"failed" if its training log exists (the job started and ended without a record: see the log)
+and "missing" if not (not run yet).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import study_runs
+
+STATUSES = ("ok", "diverged", "failed", "missing")
+
+
+def run_statuses(study: str, runs: dict[str, dict], results: Path, logs: Path) -> pd.DataFrame:
+    """One row per run of the study: its axis values, status and final validation loss."""
+    rows = []
+    for path, settings in runs.items():
+        record_path = results / study / "runs" / path / "run.json"
+        row = {**settings["axes"], "status": "missing", "final_val_loss": np.nan, "run": path}
+        if record_path.is_file():
+            record = json.loads(record_path.read_text())
+            row.update(status=record["status"], final_val_loss=record["final_val_loss"])
+        elif (logs / "train" / study / f"{path}.log").is_file():
+            row["status"] = "failed"
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["final_val_loss"] = pd.to_numeric(table["final_val_loss"], errors="coerce")
+    return table
+
+
+def conditions(table: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
+    """Per condition (the axes but seed): mean final validation loss of its ok runs, and its
+    runs by status; sorted best first."""
+    by = [a for a in axes if a != "seed"]
+    if not by:  # a study that varies only the seed has one condition
+        table, by = table.assign(condition="all runs"), ["condition"]
+    ok = table[table["status"] == "ok"]
+    mean = ok.groupby(by, sort=False)["final_val_loss"].agg(["mean", "count"])
+    counts = pd.crosstab([table[a] for a in by], table["status"])
+    out = mean.join(counts, how="outer").fillna({"count": 0})
+    for status in STATUSES:
+        out[status] = out[status].fillna(0).astype(int) if status in out else 0
+    return out.sort_values("mean", na_position="last")
+
+
+def _name(key, by: list[str]) -> str:
+    values = key if isinstance(key, tuple) else (key,)
+    return " ".join(f"{a}={v}" for a, v in zip(by, values))
+
+
+def study_summary(study: str, spec: dict, runs: dict[str, dict], results: Path, logs: Path,
+                  top: int) -> list[str]:
+    axes = list(spec["grid"])
+    table = run_statuses(study, runs, results, logs)
+    counts = table["status"].value_counts()
+    lines = [f"{study}: {len(table)} runs ({' x '.join(axes)}): "
+             + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES)]
+    ranked = conditions(table, axes)
+    by = list(ranked.index.names)
+    scored = ranked.dropna(subset=["mean"])
+    if scored.empty:
+        lines.append("  no condition has a finished run yet")
+        return lines
+    lines.append("  final validation loss, mean over seeds of the ok runs (lower is better):")
+    shown = list(scored.index[:top])
+    worst = [k for k in scored.index[::-1][:top] if k not in shown][::-1]
+    for label, keys in (("best ", shown), ("worst", worst)):
+        for key in keys:
+            row = scored.loc[key]
+            others = ", ".join(f"{int(row[s])} {s}" for s in STATUSES[1:] if row[s])
+            lines.append(f"  {label} {_name(key, by):<48} {row['mean']:>12.6g}  "
+                         f"(n={int(row['count'])}{', ' + others if others else ''})")
+            label = "     "
+    unscored = ranked[ranked["mean"].isna()]
+    if len(unscored):
+        lines.append(f"  no finished run in {len(unscored)} condition(s), e.g. "
+                     f"{_name(unscored.index[0], by)}")
+    return lines
+
+
+def summary(config: dict, results, logs="logs", top: int = 3) -> str:
+    """The text `vaebench summary` prints, for every study of `config`."""
+    results, logs = Path(results), Path(logs)
+    lines = []
+    for study, spec in config["studies"].items():
+        runs = study_runs(study, spec, config)
+        lines += study_summary(study, spec, runs, results, logs, top) + [""]
+    return "\n".join(lines).rstrip() + "\n"
