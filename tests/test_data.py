@@ -400,7 +400,7 @@ def test_read_phenotype_xena_survival_table(tmp_path):
         "sample": ["TCGA-OR-A5J1-01", "TCGA-BH-A0B3-11"],
         "label": ["ACC", "BRCA"],
         "sample_type": ["Primary Tumor", "Solid Tissue Normal"],
-        "survival_time": ["1355.0", ""],
+        "survival_time": ["1355", ""],
         "survival_event": ["1", "0"],
     }
 

@@ -251,15 +251,14 @@ def test_summary_matches_the_tables(finished, tmp_path, capsys):
                 f"{counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, 0 failed, "
                 "0 missing") in text
         conditions = [a for a in spec["grid"] if a != "seed"]
-        means = runs[runs["status"] == "ok"].groupby(conditions)["final_val_loss"].mean()
-        best, worst = means.idxmin(), means.idxmax()
-        name = " ".join(f"{a}={v}" for a, v in zip(conditions, best if isinstance(best, tuple)
-                                                    else (best,)))
-        assert re.search(rf"best  {re.escape(name)} +{means.min():.6g} ", text), (name, text)
-        name = " ".join(f"{a}={v}" for a, v in zip(conditions, worst if isinstance(worst, tuple)
-                                                    else (worst,)))
-        # the worst: on a line of its own, or the last of the best when there are few
-        assert re.search(rf"(worst|  ) {re.escape(name)} +{means.max():.6g} ", text), text
+        ok = runs[runs["status"] == "ok"]
+        for _, of_model in ok.groupby("model"):  # ranked within each model
+            means = of_model.groupby(conditions)["final_val_loss"].mean()
+            for label, key, value in (("best ", means.idxmin(), means.min()),
+                                      ("(worst|     )", means.idxmax(), means.max())):
+                name = " ".join(f"{a}={v}" for a, v in zip(conditions, key))
+                assert re.search(rf"  {label} {re.escape(name)} +{value:.6g}  \(n=", text), \
+                    (name, text)
     # tiny's hparam study has lr 1e4 with Adam and SGD: both diverge
     assert "no finished run in 2 condition(s), e.g. model=vanilla lr=10000.0" in text
 

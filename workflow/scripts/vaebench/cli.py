@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--configfile", default="config/config.yaml",
                    help="the config the workflow ran with (default: config/config.yaml)")
     p.add_argument("--logs", help="the workflow's logs folder (default: beside results/)")
-    p.add_argument("--top", type=int, default=3, help="best and worst conditions shown")
+    p.add_argument("--top", type=int, default=1,
+                   help="best and worst conditions shown (per model in a study of several)")
     p.set_defaults(func=_summary)
 
     p = sub.add_parser("recover", help="after Snakemake was killed: remove its stale lock")

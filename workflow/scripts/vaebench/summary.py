@@ -4,7 +4,9 @@ Per study of the config: how many of its runs are ok, diverged, failed or missin
 and worst conditions by the study's outcome: the final validation loss (the loss of the last
 epoch, as runs.csv has it), averaged over seeds; lower is better. A condition is a grid point
 without its seed. Only runs that finished (ok) enter the means, as in summary.csv; a condition
-with diverged or failed runs says how many.
+with diverged or failed runs says how many. The models' objectives differ in scale (InfoVAE's
+MMD, BetaTCVAE's terms), so a study with several models ranks its conditions within each model,
+as the statistics compare them.
 
 Statuses come from each run's run.json, as the aggregate rule reads them. A run without one is
 "failed" if its training log exists (the job started and ended without a record: see the log)
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import study_runs
+from .config import axis_value, study_runs
 
 STATUSES = ("ok", "diverged", "failed", "missing")
 
@@ -70,11 +72,26 @@ def study_summary(study: str, spec: dict, runs: dict[str, dict], results: Path, 
              + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES)]
     ranked = conditions(table, axes)
     by = list(ranked.index.names)
-    scored = ranked.dropna(subset=["mean"])
-    if scored.empty:
+    if ranked["mean"].isna().all():
         lines.append("  no condition has a finished run yet")
         return lines
-    lines.append("  final validation loss, mean over seeds of the ok runs (lower is better):")
+    lines.append("  final validation loss, mean over seeds of the ok runs (lower is better)"
+                 + (", within each model:" if "model" in by and len(by) > 1 else ":"))
+    models = [axis_value(m) for m in spec["grid"].get("model", [])]
+    groups = ([ranked.xs(m, level="model", drop_level=False) for m in models
+               if m in ranked.index.get_level_values("model")]
+              if "model" in by and len(by) > 1 else [ranked])
+    for group in groups:
+        lines += _best_and_worst(group.dropna(subset=["mean"]), by, top)
+    unscored = ranked[ranked["mean"].isna()]
+    if len(unscored):
+        lines.append(f"  no finished run in {len(unscored)} condition(s), e.g. "
+                     f"{_name(unscored.index[0], by)}")
+    return lines
+
+
+def _best_and_worst(scored: pd.DataFrame, by: list[str], top: int) -> list[str]:
+    lines = []
     shown = list(scored.index[:top])
     worst = [k for k in scored.index[::-1][:top] if k not in shown][::-1]
     for label, keys in (("best ", shown), ("worst", worst)):
@@ -84,14 +101,10 @@ def study_summary(study: str, spec: dict, runs: dict[str, dict], results: Path, 
             lines.append(f"  {label} {_name(key, by):<48} {row['mean']:>12.6g}  "
                          f"(n={int(row['count'])}{', ' + others if others else ''})")
             label = "     "
-    unscored = ranked[ranked["mean"].isna()]
-    if len(unscored):
-        lines.append(f"  no finished run in {len(unscored)} condition(s), e.g. "
-                     f"{_name(unscored.index[0], by)}")
     return lines
 
 
-def summary(config: dict, results, logs="logs", top: int = 3) -> str:
+def summary(config: dict, results, logs="logs", top: int = 1) -> str:
     """The text `vaebench summary` prints, for every study of `config`."""
     results, logs = Path(results), Path(logs)
     lines = []

@@ -139,7 +139,7 @@ def _survival_time(cells: pd.Series, samples, path, column) -> np.ndarray:
     values = pd.to_numeric(cells.replace({"": None, "NA": None, "nan": None}), errors="coerce")
     bad = (values.isna() & ~cells.isin(["", "NA", "nan"])) | (values < 0)
     _fail_at(bad, cells, samples, path, column, "a time (a number >= 0, or empty)")
-    return np.where(values.isna(), "", values.astype(str))
+    return np.array(["" if np.isnan(v) else f"{v:g}" for v in values], dtype=object)
 
 
 def _survival_event(cells: pd.Series, samples, path, column) -> np.ndarray:
