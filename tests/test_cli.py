@@ -9,7 +9,8 @@ import yaml
 from vaebench.cli import main
 
 
-@pytest.mark.parametrize("command", ["synth", "preprocess", "train", "aggregate", "plot"])
+@pytest.mark.parametrize("command", ["synth", "preprocess", "train", "aggregate", "plot",
+                                     "summary", "recover"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
