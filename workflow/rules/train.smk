@@ -20,6 +20,7 @@ rule train:
     threads: 1
     resources:
         gpu=1,
+        runs_per_gpu=1,
         mem_mb=8000,
         runtime=60,
     params:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import dataclasses
+import datetime
 import io
 import json
 import math
@@ -354,6 +355,10 @@ def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int,
     return out
 
 
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
 def _describe_device(device: torch.device) -> dict:
     info = {"type": device.type, "threads": torch.get_num_threads(),
             "host": platform.node(), "cpu": platform.processor() or platform.machine()}
@@ -391,10 +396,16 @@ def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path,
 
 
 def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path,
-        latent_path=None, progress=None) -> dict:
-    """Train and write the outputs (latent.npy too when cfg.save_latent); returns the record."""
+        latent_path=None, progress=None, gpu_slot: dict | None = None) -> dict:
+    """Train and write the outputs (latent.npy too when cfg.save_latent); returns the record.
+    `gpu_slot`: the GPU slot the job holds (slots.py), recorded under device."""
     if cfg.save_latent and latent_path is None:
         raise ConfigError("save_latent is on but no latent output path was given")
+    started_at = _now()
     rows, record, latent = fit(cfg, data, progress)
+    # Wall-clock stamps: runs sharing a GPU show their overlap in time.
+    record.update(started_at=started_at, finished_at=_now())
+    if gpu_slot is not None:
+        record["device"]["gpu_slot"] = gpu_slot
     write_outputs(rows, record, metrics_path, run_json_path, latent, latent_path)
     return record
