@@ -130,7 +130,9 @@ def _synthetic_gene_ids(n: int, rng: np.random.Generator) -> list[str]:
         numbers = rng.integers(0, 25, n_symbols)
         for length, row, number in zip(lengths, letters, numbers, strict=True):
             name = bytes(row[:length].astype(np.uint8)).decode() + (str(number) if number else "")
-            if name not in ("NA", "NAN"):  # text that pandas' defaults would read as missing
+            # not text that pandas' defaults read as missing, nor an annotation column's name
+            # (the TCGA-CDR `OS`), which a samples-as-rows table holds beside the genes
+            if name not in ("NA", "NAN", "OS"):
                 symbols.setdefault(name)
     numeric = 1_000 + rng.choice(110_000_000, size=n_numeric, replace=False)
     ids = (list(symbols)[:n_symbols] + [str(x) for x in numeric]

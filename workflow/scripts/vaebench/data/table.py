@@ -143,6 +143,10 @@ def write_table(expr: pd.DataFrame, path, samples_as: str,
     if annotations is not None:
         if samples_as != "rows":
             raise DataError("annotation columns go into a samples-as-rows table only")
+        clash = sorted(set(annotations.columns) & set(table.columns))
+        if clash:
+            raise DataError(f"{path}: gene ids {clash} are also annotation columns; a "
+                            "samples-as-rows table cannot hold both")
         table = annotations.set_index("sample").reindex(table.index).join(table)
     write_text_table(table, path, index=True, float_format="%.4g")
 
