@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .files import DataError, _open_read
+from .files import DataError
 from .h5ad import read_h5ad, read_obs
 from .table import read_header, read_table, read_text_table, write_text_table
 from .xena import read_xena
@@ -163,8 +163,7 @@ def write_phenotype(phenotype: pd.DataFrame, path) -> None:
 
 def load_phenotype(path) -> pd.DataFrame:
     """What write_phenotype wrote (a normalised table), all text."""
-    with _open_read(path) as f:
-        return pd.read_csv(f, sep="\t", dtype=str, keep_default_na=False)
+    return read_text_table(path)
 
 
 def check_orientation(path, samples_as: str, annotations, id_column: str, where: str) -> None:
