@@ -24,9 +24,6 @@ TRAINING_CODE = [SCRIPTS / "train.py", *(PACKAGE / f"{m}.py" for m in
                                          ("config", "inits", "train")),
                  *(PACKAGE / "data" / f"{m}.py" for m in ("__init__", "files", "preprocess")),
                  *(PACKAGE / "models").glob("*.py")]
-# Imported by the training job with the data package, but only their module-level imports run
-# there (the readers import h5py and scipy inside the functions that need them).
-TRAINING_READERS = [p for p in (PACKAGE / "data").glob("*.py") if p not in TRAINING_CODE]
 ANALYSIS_CODE = [p for p in [*SCRIPTS.glob("*.py"), *PACKAGE.glob("*.py"),
                              *(PACKAGE / "data").glob("*.py")]
                  if p.name not in {"train.py", "inits.py", "cli.py"}]
@@ -55,12 +52,12 @@ def env_pins(path) -> tuple[dict[str, str], dict[str, str]]:
 PROJECT_PINS = pins(PYPROJECT["project"]["dependencies"])
 
 
-def imported_distributions(files, top_level_only=False) -> set[str]:
-    """Third-party distributions the files import (at any level, or at module level only)."""
+def imported_distributions(files) -> set[str]:
+    """Third-party distributions the files import (at any level)."""
     names = set()
     for path in files:
         tree = ast.parse(path.read_text())
-        for node in (tree.body if top_level_only else ast.walk(tree)):
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -102,8 +99,6 @@ def test_every_pyproject_dependency_is_in_some_env():
                                        ("analysis", ANALYSIS_CODE)])
 def test_env_has_what_its_code_imports(env, files):
     needed = imported_distributions(files)
-    if env.startswith("train"):
-        needed |= imported_distributions(TRAINING_READERS, top_level_only=True)
     missing = needed - set(env_pins(ENVS[env])[1])
     assert not missing, f"envs/{env}.yaml lacks {sorted(missing)}"
 

@@ -1,8 +1,11 @@
 """Real (small) training runs: the loss falls, divergence is a result, CPU runs are repeatable."""
 
+import ast
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -238,3 +241,20 @@ def test_running_out_of_memory_is_a_failed_run_not_a_crash(data):
     assert record["status"] == "failed" and rows == []
     assert record["stop_reason"] == "out of memory in epoch 1"
     assert "can't allocate memory" in record["error"]
+
+
+def test_a_training_job_imports_only_what_training_needs():
+    """The workflow's train script's imports, then the runtime set-up, in a fresh interpreter:
+    no pandas, no format readers, no torch.compile machinery (seconds of every job's start)."""
+    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "train.py"
+    imports = [ast.unparse(node) for node in ast.walk(ast.parse(script.read_text()))
+               if isinstance(node, (ast.Import, ast.ImportFrom))]
+    code = "\n".join([*imports, "from vaebench.train import configure_runtime",
+                      "configure_runtime('cpu', 1)", "print(' '.join(sorted(sys.modules)))"])
+    loaded = set(subprocess.run([sys.executable, "-c", f"import sys\n{code}"], check=True,
+                                capture_output=True, text=True).stdout.split())
+    assert "vaebench.train" in loaded and "vaebench.data.preprocess" in loaded
+    unneeded = {"pandas", "h5py", "scipy", "matplotlib", "torch._inductor", "vaebench.analysis",
+                *(f"vaebench.data.{room}" for room in ("formats", "h5ad", "synthetic", "table",
+                                                       "xena"))}
+    assert not unneeded & loaded, sorted(unneeded & loaded)

@@ -21,10 +21,12 @@ in eval mode (BatchNorm running statistics, no sampling): `run` writes them as l
 
 from __future__ import annotations
 
+import csv
 import ctypes
 import ctypes.util
 import dataclasses
 import datetime
+import importlib.metadata
 import io
 import json
 import math
@@ -33,7 +35,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from . import __version__
@@ -77,7 +78,10 @@ def configure_runtime(device: str, threads: int | None) -> torch.device:
     _keep_freed_memory()
     # Same seed and config give the same numbers on CPU; on GPU, TF32 matmuls are ~an order of
     # magnitude faster and well inside the seed-to-seed spread the studies measure.
-    torch.use_deterministic_algorithms(device == "cpu")
+    # torch.use_deterministic_algorithms would import torch._inductor (and with it dynamo and
+    # sympy) only to set a flag for torch.compile, which we never use: 1.5-3 s of every job's
+    # start on 2 cores. The flag the eager kernels read is this one.
+    torch._C._set_deterministic_algorithms(device == "cpu")
     # Deterministic mode would also fill every new tensor with NaN (a debugging aid that cost
     # ~15% of a CPU epoch); our outputs never read uninitialised memory.
     torch.utils.deterministic.fill_uninitialized_memory = False
@@ -86,14 +90,19 @@ def configure_runtime(device: str, threads: int | None) -> torch.device:
     return torch.device(device)
 
 
-def _epoch_row(prefix: str, sums: torch.Tensor, n_batches: int) -> dict[str, float]:
-    means = (sums / max(n_batches, 1)).tolist()
-    return {f"{prefix}_{part}": value for part, value in zip(LOSS_PARTS, means)}
+def _epoch_row(prefix: str, parts: dict[str, torch.Tensor], sums: torch.Tensor,
+               n_batches: int) -> dict[str, float]:
+    """Mean of each loss part over the epoch's batches; NaN for the parts the model lacks.
+    `parts`: the last step's parts, whose names `sums` follows."""
+    means = dict(zip(parts, (sums / max(n_batches, 1)).tolist()))
+    return {f"{prefix}_{part}": means.get(part, math.nan) for part in LOSS_PARTS}
 
 
-def _stack_parts(parts: dict[str, torch.Tensor]) -> torch.Tensor:
-    nan = parts["loss"].new_tensor(float("nan"))
-    return torch.stack([parts.get(p, nan).detach() for p in LOSS_PARTS])
+def _add_parts(sums: torch.Tensor | None, parts: dict[str, torch.Tensor]) -> torch.Tensor:
+    """sums + this step's loss parts, in the model's own order (the same every step). A stack
+    and an add per step: no host sync, no new tensor from the host."""
+    step = torch.stack([part.detach() for part in parts.values()])
+    return step if sums is None else sums.add_(step)
 
 
 def _out_of_memory(err: RuntimeError) -> bool:
@@ -256,7 +265,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
             model.train()
             model.dataset_size = n_train
             perm = torch.randperm(n_train, generator=batch_gen).to(device)
-            train_sums = torch.zeros(len(LOSS_PARTS), device=device)
+            train_sums = None
             for b in range(n_batches):
                 x = x_train[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]]
                 parts = model.loss(x, model(x), kld_weight)
@@ -265,24 +274,25 @@ def fit(cfg: RunConfig, data: Preprocessed,
                 if grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 optimizer.step()
-                train_sums += _stack_parts(parts)
+                train_sums = _add_parts(train_sums, parts)
             scheduler.step()
 
             model.eval()
             model.dataset_size = len(x_val)
-            val_sums = torch.zeros(len(LOSS_PARTS), device=device)
+            val_sums = None
             n_val_batches = math.ceil(len(x_val) / val_batch)
             with torch.inference_mode():
                 for b in range(n_val_batches):
                     x = x_val[b * val_batch:(b + 1) * val_batch]
-                    val_sums += _stack_parts(model.loss(x, model(x), val_kld_weight))
+                    val_parts = model.loss(x, model(x), val_kld_weight)
+                    val_sums = _add_parts(val_sums, val_parts)
         except RuntimeError as err:
             if not _out_of_memory(err):
                 raise
             status, stop_reason, error = "failed", f"out of memory in epoch {epoch}", str(err)
             break
-        row = {**cfg.axes, "epoch": epoch, **_epoch_row("train", train_sums, n_batches),
-               **_epoch_row("val", val_sums, n_val_batches), "lr_epoch": lr,
+        row = {**cfg.axes, "epoch": epoch, **_epoch_row("train", parts, train_sums, n_batches),
+               **_epoch_row("val", val_parts, val_sums, n_val_batches), "lr_epoch": lr,
                "seconds": time.perf_counter() - epoch_start}
         rows.append(row)
         if progress is not None:
@@ -345,8 +355,8 @@ def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int,
     try:
         with torch.inference_mode():
             for start in range(0, len(x), batch):
-                chunk = torch.as_tensor(np.ascontiguousarray(x[start:start + batch]),
-                                        device=device)
+                # a copy: x may be the read-only memory map of the preprocessed file
+                chunk = torch.as_tensor(np.array(x[start:start + batch]), device=device)
                 out[start:start + batch] = model.embed(chunk).float().cpu().numpy()
     except RuntimeError as err:
         if not _out_of_memory(err):
@@ -369,8 +379,22 @@ def _describe_device(device: torch.device) -> dict:
 
 def _versions() -> dict:
     return {"vaebench": __version__, "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": np.__version__, "pandas": pd.__version__,
+            "torch": torch.__version__, "numpy": np.__version__,
+            "pandas": importlib.metadata.version("pandas"),
             "cuda": torch.version.cuda}
+
+
+def _csv_bytes(rows: list[dict], columns: list[str]) -> bytes:
+    """The rows as CSV, written as pandas' to_csv writes them (NaN and None empty, floats in
+    their shortest repr), without importing pandas: the training job does not need it."""
+    def cell(value):
+        return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([cell(row.get(c)) for c in columns] for row in rows)
+    return out.getvalue().encode()
 
 
 def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path,
@@ -380,7 +404,7 @@ def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path,
     row count and sha256 of the others (`outputs`), so a folder never holds a record beside
     outputs it does not describe, and aggregation can tell a damaged file (analysis.verified)."""
     columns = [*record["config"]["axes"], *METRIC_COLUMNS]
-    metrics = pd.DataFrame(rows, columns=columns).to_csv(index=False).encode()
+    metrics = _csv_bytes(rows, columns)
     outputs = {Path(metrics_path): metrics}
     if latent is not None:
         buffer = io.BytesIO()

@@ -15,49 +15,39 @@ The flow is one direction (DESIGN.md, "Data flow"):
 Rooms: files (the error, atomic writes, downloads, checksums); formats (read_expression and
 read_phenotype over the formats, each in its room: xena, h5ad, table); synthetic (the
 generator); preprocess (the steps, the preprocessed files, the split).
+
+The names below are handed on lazily: a room is imported the first time one of its names is
+asked for. A training job asks only for the preprocessed matrix and the split, and so never
+imports pandas or the format readers (half a second of every run's start).
 """
 
-from .files import DataError, atomic_path, download, sha256_bytes, write_atomic
-from .formats import (
-    DEFAULT_COLUMNS,
-    EXPRESSION_FORMATS,
-    SAMPLE_TYPE_CODES,
-    annotation_columns,
-    check_orientation,
-    load_phenotype,
-    read_expression,
-    read_phenotype,
-    resolve_columns,
-    write_phenotype,
-)
-from .h5ad import read_h5ad, write_h5ad
-from .preprocess import (
-    DUPLICATE_POLICIES,
-    NA_POLICIES,
-    NORMALS,
-    SCALE_FITS,
-    SCALING_METHODS,
-    TRANSFORMS,
-    VARIABILITY_METHODS,
-    Preprocessed,
-    apply_scaler,
-    fit_scaler,
-    load_preprocessed,
-    preprocess,
-    save_preprocessed,
-    split_indices,
-)
-from .synthetic import TCGA_SAMPLE_COUNTS, make_synthetic, write_synthetic
-from .table import SAMPLES_AS, read_table, write_table
-from .xena import read_xena, write_xena
+import importlib
 
-__all__ = [
-    "DEFAULT_COLUMNS", "DUPLICATE_POLICIES", "DataError", "EXPRESSION_FORMATS", "NA_POLICIES",
-    "NORMALS", "Preprocessed", "SAMPLES_AS", "SAMPLE_TYPE_CODES", "SCALE_FITS",
-    "SCALING_METHODS", "TCGA_SAMPLE_COUNTS", "TRANSFORMS", "VARIABILITY_METHODS",
-    "annotation_columns", "apply_scaler", "atomic_path", "check_orientation", "download",
-    "fit_scaler", "load_phenotype", "load_preprocessed", "make_synthetic", "preprocess",
-    "read_expression", "read_h5ad", "read_phenotype", "read_table", "read_xena",
-    "resolve_columns", "save_preprocessed", "sha256_bytes", "split_indices", "write_atomic",
-    "write_h5ad", "write_phenotype", "write_synthetic", "write_table", "write_xena",
-]
+_ROOMS = {
+    "files": ("DataError", "atomic_path", "download", "sha256_bytes", "write_atomic"),
+    "formats": ("DEFAULT_COLUMNS", "EXPRESSION_FORMATS", "SAMPLE_TYPE_CODES",
+                "annotation_columns", "check_orientation", "load_phenotype", "read_expression",
+                "read_phenotype", "resolve_columns", "write_phenotype"),
+    "h5ad": ("read_h5ad", "write_h5ad"),
+    "preprocess": ("DUPLICATE_POLICIES", "NA_POLICIES", "NORMALS", "SCALE_FITS",
+                   "SCALING_METHODS", "TRANSFORMS", "VARIABILITY_METHODS", "Preprocessed",
+                   "apply_scaler", "fit_scaler", "load_preprocessed", "preprocess",
+                   "save_preprocessed", "split_indices"),
+    "synthetic": ("TCGA_SAMPLE_COUNTS", "make_synthetic", "write_synthetic"),
+    "table": ("SAMPLES_AS", "read_table", "write_table"),
+    "xena": ("read_xena", "write_xena"),
+}
+_ROOM_OF = {name: room for room, names in _ROOMS.items() for name in names}
+__all__ = sorted(_ROOM_OF)
+
+
+def __getattr__(name: str):
+    if name not in _ROOM_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_ROOM_OF[name]}", __name__), name)
+    globals()[name] = value  # the next lookup finds it without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

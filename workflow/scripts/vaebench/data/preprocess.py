@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # the trainer loads preprocessed files without pandas (see data/__init__)
+    import pandas as pd
 
 from .files import DataError, _check_ids, _check_option, atomic_path, sha256_bytes
 
@@ -269,19 +272,22 @@ def save_preprocessed(prep: Preprocessed, matrix_path, genes_path, samples_path,
 
 def load_preprocessed(matrix_path, genes_path=None, samples_path=None,
                       summary_path=None) -> Preprocessed:
-    """Read what save_preprocessed wrote. A path left None gives an empty list / dict."""
+    """Read what save_preprocessed wrote. A path left None gives an empty list / dict. The
+    matrix is a read-only memory map of the file."""
     matrix_path = Path(matrix_path)
     for path in (matrix_path, genes_path, samples_path, summary_path):
         if path is not None and not Path(path).is_file():
             raise DataError(f"preprocessed file not found: {path} (run `vaebench preprocess` "
                             "or the workflow's preprocess rule to make it)")
-    x = np.load(matrix_path)
+    # Memory-mapped, read-only: the trainer copies out its split anyway, so the whole matrix is
+    # never read into the job's own memory, and runs sharing a machine share its pages.
+    x = np.load(matrix_path, mmap_mode="r")
     if x.ndim != 2 or x.dtype != np.float32:
         raise DataError(f"{matrix_path}: expected a 2-D float32 matrix, found {x.ndim}-D {x.dtype}")
     genes = _read_ids(genes_path, x.shape[1], "genes (columns)")
     samples = _read_ids(samples_path, x.shape[0], "samples (rows)")
     summary = json.loads(Path(summary_path).read_text()) if summary_path is not None else {}
-    return Preprocessed(x=np.ascontiguousarray(x), genes=genes, samples=samples, summary=summary)
+    return Preprocessed(x=x, genes=genes, samples=samples, summary=summary)
 
 
 def _read_ids(path, expected: int, what: str) -> list[str]:
