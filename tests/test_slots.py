@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from vaebench.slots import SlotError, gpu_slot, visible_devices
+from vaebench.slots import SlotError, gpu_slot, placed, visible_devices
 
 HOLD = """
 import json, sys, time
@@ -81,6 +81,16 @@ def test_visible_devices_follow_cuda_visible_devices():
     assert visible_devices({"CUDA_VISIBLE_DEVICES": "2, 5"}) == ["2", "5"]
     assert visible_devices({"CUDA_VISIBLE_DEVICES": ""}) == []
     assert visible_devices({}) == []
+
+
+def test_a_slurm_jobs_placement_names_the_job_and_narrows_its_devices():
+    environ = {"CUDA_VISIBLE_DEVICES": "3,5", "SLURM_JOB_ID": f"test{os.getpid()}"}
+    with placed("auto", 2, environ) as record:
+        assert record == {"visible_device": "3", "slot": 0, "runs_per_gpu": 2,
+                          "devices": ["3", "5"], "slurm_job": environ["SLURM_JOB_ID"]}
+        assert environ["CUDA_VISIBLE_DEVICES"] == "3"
+    with placed("cpu", 2, environ) as record:
+        assert record is None
 
 
 @pytest.mark.workflow

@@ -12,6 +12,7 @@ PARTITIONS="${VAEBENCH_SLURM_PARTITIONS:-debug}"           # space separated; fi
 CPUS="${VAEBENCH_SLURM_CPUS:-8}"                           # declared CPUs of the one node
 MEM_MB="${VAEBENCH_SLURM_MEM_MB:-32000}"                   # declared MB; auto = min(8192, machine - 1024)
 GPUS="${VAEBENCH_SLURM_GPUS:-2}"                           # fake GPUs (gres/gpu), 0 = none
+SHARDS="${VAEBENCH_SLURM_SHARDS:-4}"                       # gres/shard per fake GPU (GPU sharing), 0 = none
 ACCOUNTS="${VAEBENCH_SLURM_ACCOUNTS:-vaebench}"            # created in slurmdbd
 USERS="${VAEBENCH_SLURM_USERS:-root ${SUDO_USER:-}}"       # added to every account
 TIMEOUT="${VAEBENCH_SLURM_TIMEOUT:-90}"                    # seconds per readiness wait

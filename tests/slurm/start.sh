@@ -98,6 +98,8 @@ compute_settings() {
   [[ $CPUS =~ ^[1-9][0-9]*$ ]] || die "VAEBENCH_SLURM_CPUS must be a positive integer (got '$CPUS')"
   [[ $MEM_MB =~ ^[1-9][0-9]*$ ]] || die "VAEBENCH_SLURM_MEM_MB must be a positive integer or auto (got '$MEM_MB')"
   [[ $GPUS =~ ^[0-9]+$ ]] || die "VAEBENCH_SLURM_GPUS must be an integer >= 0 (got '$GPUS')"
+  [[ $SHARDS =~ ^[0-9]+$ ]] || die "VAEBENCH_SLURM_SHARDS must be an integer >= 0 (got '$SHARDS')"
+  ((GPUS > 0)) || SHARDS=0 # shards are slices of a GPU
   DEF_MEM_PER_CPU=$((MEM_MB / CPUS))
   ((DEF_MEM_PER_CPU > 1024)) && DEF_MEM_PER_CPU=1024
   return 0
@@ -128,10 +130,16 @@ make_fake_gpus() {
 }
 
 render_configs() {
-  local conf=$STATE/conf.new part gres_node="" f
+  local conf=$STATE/conf.new part gres_node="" gres_types=gpu tres=gres/gpu f
   rm -rf "$conf"
   mkdir -p "$conf"
   ((GPUS > 0)) && gres_node=" Gres=gpu:$GPUS"
+  # gres/shard (Slurm >= 22.05): SHARDS jobs can share one GPU; the node count is the total
+  if ((SHARDS > 0)); then
+    gres_node+=",shard:$((GPUS * SHARDS))"
+    gres_types=gpu,shard
+    tres=gres/gpu,gres/shard
+  fi
 
   cat >"$conf/slurm.conf" <<EOF
 $MARKER (settings: $STATE)
@@ -167,13 +175,13 @@ InactiveLimit=0
 MailProg=/bin/true
 # the node below is declared, not detected: CPUs/memory may differ from the machine
 SlurmdParameters=config_overrides
-GresTypes=gpu
+GresTypes=$gres_types
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=30
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
-AccountingStorageTRES=gres/gpu
+AccountingStorageTRES=$tres
 AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS Boards=1 SocketsPerBoard=1 CoresPerSocket=$CPUS ThreadsPerCore=1 RealMemory=$MEM_MB$gres_node State=UNKNOWN
@@ -192,6 +200,12 @@ EOF
     for f in "${GPU_FILES[@]}"; do
       echo "NodeName=$HOST Name=gpu File=$f"
     done
+    # one line per GPU: Count = shards of that GPU, File = the GPU it slices
+    if ((SHARDS > 0)); then
+      for f in "${GPU_FILES[@]}"; do
+        echo "NodeName=$HOST Name=shard Count=$SHARDS File=$f"
+      done
+    fi
   } >"$conf/gres.conf"
 
   cat >"$conf/slurmdbd.conf" <<EOF
@@ -387,18 +401,35 @@ ensure_accounts() {
 }
 
 # ------------------------------------------------------------ 5. smoke test
-smoke_test() {
-  local out jobid cvd st gpu_opt=() deadline since
-  ((GPUS > 0)) && gpu_opt=(--gpus=1)
-  since=$(date -d '-1 min' +%Y-%m-%dT%H:%M:%S)
+# smoke_run <label> <srun options...>: run a tiny job step, print "<jobid> <CUDA_VISIBLE_DEVICES>"
+smoke_run() {
+  local label=$1 out jobid cvd
+  shift
   # shellcheck disable=SC2016 # expanded by the job's shell
   out=$(timeout "$TIMEOUT" srun -p "$DEFAULT_PARTITION" -n 1 -t 1 --mem=100 --job-name=vaebench-smoke \
-    "${gpu_opt[@]}" bash -c 'echo "$SLURM_JOB_ID ${CUDA_VISIBLE_DEVICES:-none}"' 2>&1) ||
-    die "smoke test srun failed: $out"
+    "$@" bash -c 'echo "$SLURM_JOB_ID ${CUDA_VISIBLE_DEVICES:-none}"' 2>&1) ||
+    die "smoke test ($label) srun failed: $out"
   read -r jobid cvd <<<"$(grep -E '^[0-9]+ ' <<<"$out" | tail -n 1)"
-  [[ $jobid =~ ^[0-9]+$ ]] || die "smoke test: unexpected srun output: $out"
-  if ((GPUS > 0)) && [[ $cvd == none ]]; then
-    die "smoke test: --gpus=1 job got no CUDA_VISIBLE_DEVICES"
+  [[ $jobid =~ ^[0-9]+$ ]] || die "smoke test ($label): unexpected srun output: $out"
+  if [[ $label != cpu && $cvd == none ]]; then
+    die "smoke test: $label job got no CUDA_VISIBLE_DEVICES"
+  fi
+  echo "$jobid $cvd"
+}
+
+smoke_test() {
+  local r jobid cvd st deadline since shard_jobid="" shard_cvd="" tres
+  since=$(date -d '-1 min' +%Y-%m-%dT%H:%M:%S)
+  # (assignments, so that a die in the subshell ends start.sh under set -e)
+  if ((GPUS > 0)); then
+    r=$(smoke_run --gpus=1 --gpus=1)
+  else
+    r=$(smoke_run cpu)
+  fi
+  read -r jobid cvd <<<"$r"
+  if ((SHARDS > 0)); then
+    r=$(smoke_run --gres=shard:1 --gres=shard:1)
+    read -r shard_jobid shard_cvd <<<"$r"
   fi
   deadline=$((SECONDS + TIMEOUT))
   # job ids restart at 1 with a new StateSaveLocation: filter by name and time too
@@ -408,6 +439,14 @@ smoke_test() {
     sleep 0.3
   done
   log "smoke test ok: job $jobid ran (CUDA_VISIBLE_DEVICES=$cvd) and sacct reports it COMPLETED"
+  [[ -n $shard_jobid ]] || return 0
+  until tres=$(sacct -n -X -P -j "$shard_jobid" --name=vaebench-smoke -S "$since" -o State,AllocTRES 2>/dev/null | tail -n 1) &&
+    [[ $tres == COMPLETED\|* ]]; do
+    ((SECONDS < deadline)) || die "smoke test: sacct does not report shard job $shard_jobid as COMPLETED (got '$tres')"
+    sleep 0.3
+  done
+  [[ $tres == *gres/shard=1* ]] || die "smoke test: sacct shows no gres/shard=1 for shard job $shard_jobid (got '$tres')"
+  log "smoke test ok: --gres=shard:1 job $shard_jobid ran (CUDA_VISIBLE_DEVICES=$shard_cvd), sacct: ${tres#*|}"
 }
 
 # quick health check for the already-running case
@@ -466,7 +505,7 @@ main() {
   ensure_accounts
   smoke_test
   echo "$NEW_HASH" >"$STATE/config.sha256"
-  log "Slurm is up: cluster $CLUSTER, node $HOST (CPUs=$CPUS RealMemory=${MEM_MB}M gpu=$GPUS), partitions: $PARTITIONS (default $DEFAULT_PARTITION), accounts: $ACCOUNTS"
+  log "Slurm is up: cluster $CLUSTER, node $HOST (CPUs=$CPUS RealMemory=${MEM_MB}M gpu=$GPUS shard=$((GPUS * SHARDS))), partitions: $PARTITIONS (default $DEFAULT_PARTITION), accounts: $ACCOUNTS"
 }
 
 main "$@"

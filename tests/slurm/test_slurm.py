@@ -4,11 +4,17 @@ Checks what only a real cluster shows: every output is made, training runs go to
 bundles that each request one GPU (sacct's AllocTRES), the local rules stay local, a second
 invocation submits nothing, and new grid points are submitted without the finished runs.
 
-The profile is used unchanged; the only overrides are a short first status check (the plugin's
-40 s default would make this test take minutes) and smaller bundles, so that the tiny config's
-dozen runs split into several (the profile's 20 would make one).
+Sharing a GPU: the profile with the edit its comment gives for GPU shards puts several bundles
+on one GPU at once, their runs overlapping in time (run.json stamps) on the same device.
+
+The profile is used unchanged (but for that edit); the only overrides are a short first status
+check (the plugin's 40 s default would make this test take minutes) and smaller bundles, so
+that the tiny config's dozen runs split into several (the profile's 20 would make one).
 """
 
+import datetime
+import itertools
+import json
 import math
 import re
 import shutil
@@ -33,11 +39,11 @@ RUN_MINUTES = eval(str(RUN["runtime"]), {"attempt": 1})  # a first attempt's tim
 pytestmark = pytest.mark.slurm
 
 
-def snakemake(workdir, *args, profile=True):
+def snakemake(workdir, *args, profile=PROFILE):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
            "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
-    if profile:
-        cmd += ["--profile", str(PROFILE), "--slurm-init-seconds-before-status-checks", "1",
+    if profile is not None:
+        cmd += ["--profile", str(profile), "--slurm-init-seconds-before-status-checks", "1",
                 "--group-components", f"train={BUNDLE}"]
     done = subprocess.run(["timeout", "-k", "30", str(LIMIT), *cmd], cwd=workdir,
                           capture_output=True, text=True, timeout=LIMIT + 60)
@@ -48,7 +54,7 @@ def snakemake(workdir, *args, profile=True):
 
 def planned(workdir) -> dict[str, int]:
     """{rule: count} of a local dry-run; {} when there is nothing to do."""
-    out = snakemake(workdir, "-n", "--cores", "1", profile=False)
+    out = snakemake(workdir, "-n", "--cores", "1", profile=None)
     stats = out.split("Job stats:")[1].split("\n\n")[0] if "Job stats:" in out else ""
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
             if m[1] != "total"}
@@ -182,3 +188,48 @@ def test_new_runs_go_to_slurm_without_the_finished_ones(first_run):
     assert tres(slurm[0]).get("gres/gpu") == "1", slurm
     assert len(list((workdir / "results/hparam/runs").glob("**/optimizer=rmsprop/run.json"))) == new
     assert planned(workdir) == {}
+
+
+def shard_profile(folder) -> Path:
+    """profiles/slurm with the edit its comment describes for a cluster with GPU shards."""
+    text = (PROFILE / "config.yaml").read_text()
+    line = "    gpu: 1                   # --gpus=1\n"
+    assert line in text and '#   gpu: 0\n    #   gres: "shard:1"' in text, "the profile changed"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(text.replace(line, '    gpu: 0\n    gres: "shard:1"\n', 1))
+    return folder
+
+
+def test_bundles_share_one_gpu_through_shards(cluster, tmp_path_factory):
+    """Each bundle takes one shard of a GPU and no whole GPU; bundles run at the same time on
+    one GPU, so runs of different bundles overlap there, while each bundle's own runs follow
+    one another. Runs take a GPU slot (device auto: this CPU torch then trains on the CPU) and
+    record the device Slurm gave their bundle."""
+    workdir = tmp_path_factory.mktemp("slurm-shards").resolve()
+    config = yaml.safe_load(TINY.read_text())
+    config["defaults"]["device"] = "auto"
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    jobs = planned(workdir)
+    runs = sum(jobs.get(rule, 0) for rule in TRAIN_RULES)
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
+    snakemake(workdir, profile=shard_profile(workdir / "profile"))
+    slurm = wait_for_sacct(workdir, since, jobs["preprocess"] + math.ceil(runs / BUNDLE))
+    training = [row for row in slurm if is_training(row)]
+    assert len(training) == math.ceil(runs / BUNDLE), slurm
+    for row in training:
+        assert row["State"] == "COMPLETED" and tres(row).get("gres/shard") == "1", row
+        assert "gres/gpu" not in tres(row), row
+
+    placements = []
+    for path in (workdir / "results").glob("*/runs/**/run.json"):
+        record = json.loads(path.read_text())
+        slot = record["device"]["gpu_slot"]
+        placements.append((slot["slurm_job"], slot["visible_device"],
+                           datetime.datetime.fromisoformat(record["started_at"]),
+                           datetime.datetime.fromisoformat(record["finished_at"])))
+    assert len(placements) == runs
+    assert {job for job, *_ in placements} == {row["JobID"] for row in training}
+    shared = [(a, b) for a, b in itertools.combinations(placements, 2)
+              if a[1] == b[1] and a[2] < b[3] and b[2] < a[3]]
+    assert shared, f"no two runs overlapped on one GPU: {sorted(placements)}"
+    assert all(a[0] != b[0] for a, b in shared), "runs of one bundle overlapped"

@@ -126,7 +126,10 @@ def placed(device: str, runs_per_gpu: int, environ=os.environ) -> Iterator[dict 
     if not devices:
         yield None
         return
-    with gpu_slot(devices, runs_per_gpu, log=sys.stdout) as slot:
+    with gpu_slot(devices, runs_per_gpu, default_lock_dir(environ), log=sys.stdout) as slot:
         environ["CUDA_VISIBLE_DEVICES"] = slot.visible
-        yield {"visible_device": slot.visible, "slot": slot.slot, "runs_per_gpu": runs_per_gpu,
-               "devices": devices}
+        record = {"visible_device": slot.visible, "slot": slot.slot,
+                  "runs_per_gpu": runs_per_gpu, "devices": devices}
+        if environ.get("SLURM_JOB_ID"):  # a Slurm bundle: which one ran this run
+            record["slurm_job"] = environ["SLURM_JOB_ID"]
+        yield record

@@ -48,6 +48,7 @@ class BetaVAE(VAE):
             return {"loss": recon + self.beta * kld_weight * kld, "recon": recon, "kld": kld}
         if self.training or self.capacity_clock == "all_calls":
             self.clock += 1
-        capacity = torch.tensor(self.capacity(), dtype=kld.dtype, device=kld.device)
+        # a fill on the device, not a tensor copied from the host: no host sync on a GPU
+        capacity = torch.full_like(kld, self.capacity())
         loss = recon + self.gamma * kld_weight * (kld - capacity).abs()
         return {"loss": loss, "recon": recon, "kld": kld, "capacity": capacity}
