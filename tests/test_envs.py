@@ -25,7 +25,7 @@ TRAINING_CODE = [SCRIPTS / "train.py", *(PACKAGE / f"{m}.py" for m in
                  *(PACKAGE / "data" / f"{m}.py" for m in ("__init__", "files", "preprocess")),
                  *(PACKAGE / "models").glob("*.py")]
 ANALYSIS_CODE = [p for p in [*SCRIPTS.glob("*.py"), *PACKAGE.glob("*.py"),
-                             *(PACKAGE / "data").glob("*.py")]
+                             *(PACKAGE / "data").glob("*.py"), *(PACKAGE / "analysis").glob("*.py")]
                  if p.name not in {"train.py", "inits.py", "cli.py"}]
 
 

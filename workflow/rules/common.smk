@@ -44,7 +44,7 @@ TRAINING_CODE = [
     *DATA_CODE,
     *sorted(str(p) for p in (PACKAGE / "models").glob("*.py")),
 ]
-ANALYSIS_CODE = [*DATA_CODE, str(PACKAGE / "analysis.py")]
+ANALYSIS_CODE = [*DATA_CODE, *sorted(str(p) for p in (PACKAGE / "analysis").glob("*.py"))]
 PLOT_CODE = [*ANALYSIS_CODE, str(PACKAGE / "plots.py")]
 
 

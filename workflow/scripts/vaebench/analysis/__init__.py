@@ -1,0 +1,43 @@
+"""Analysis of a study's runs, from their outputs only (no torch).
+
+Rooms: tables (aggregation into tidy tables, convergence measures, checked reading of run
+outputs), stats (tests and effect sizes between conditions, sensitivity, divergence), latent
+(downstream scores of the encoder means), render (HTML pages of the tables and captions).
+"""
+
+from .latent import LATENT_FIELDS, latent_scores, sample_labels, score_latents
+from .render import render_html
+from .stats import (
+    ALPHA,
+    LATENT_OUTCOMES,
+    LOSS_OUTCOMES,
+    compare,
+    divergence,
+    holm,
+    matched_rank_biserial,
+    ordered,
+    pairwise,
+    sensitivity,
+    studied_axes,
+    study_statistics,
+)
+from .tables import (
+    CONVERGENCE_FIELDS,
+    RUN_FIELDS,
+    aggregate,
+    convergence,
+    load_latent,
+    read_epochs,
+    read_records,
+    run_table,
+    summarise,
+    verified,
+)
+
+__all__ = [
+    "ALPHA", "CONVERGENCE_FIELDS", "LATENT_FIELDS", "LATENT_OUTCOMES", "LOSS_OUTCOMES",
+    "RUN_FIELDS", "aggregate", "compare", "convergence", "divergence", "holm", "latent_scores",
+    "load_latent", "matched_rank_biserial", "ordered", "pairwise", "read_epochs", "read_records",
+    "render_html", "run_table", "sample_labels", "score_latents", "sensitivity", "studied_axes",
+    "study_statistics", "summarise", "verified",
+]

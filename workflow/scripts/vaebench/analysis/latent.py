@@ -1,0 +1,127 @@
+"""Latent space: how well a run's encoder means separate cancer types (cross-validated kNN
+accuracy, silhouette: `score_latents`, `latent_scores`), compared between conditions alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data import DataError, load_phenotype, write_atomic
+from .render import render_html
+from .stats import LATENT_OUTCOMES, pairwise, studied_axes
+from .tables import load_latent
+
+KNN_NEIGHBOURS = 5
+CV_FOLDS = 5
+LATENT_FIELDS = ("n_samples", "n_types", "knn_accuracy", "knn_balanced_accuracy",
+                 "majority_baseline", "silhouette")
+
+
+def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGHBOURS,
+                  seed: int = 0) -> dict:
+    """How well a latent space (one row per sample) separates the classes in `labels`.
+
+    Classes with fewer than `folds` samples are left out (stratified cross-validation needs one
+    per fold); so is a sample without a label (None or ""). Returns
+    - knn_accuracy: the share of samples whose class a k-nearest-neighbour vote (k=5, Euclidean
+      distance between encoder means) fitted on the other folds gets right (stratified 5-fold
+      cross-validation, folds shuffled with `seed`);
+    - knn_balanced_accuracy: the same, averaged per class (chance: 1 / n_types);
+    - majority_baseline: the share of the commonest class, what always guessing it scores;
+    - silhouette: the mean silhouette width of the classes (-1..1; 0: no separation);
+    - n_samples, n_types: what was scored. All NaN if mu has a non-finite value (a diverged run).
+    """
+    from sklearn.metrics import balanced_accuracy_score, silhouette_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.neighbors import KNeighborsClassifier
+
+    mu, labels = np.asarray(mu, dtype=float), pd.Series(labels, dtype=object)
+    if len(mu) != len(labels):
+        raise ValueError(f"{len(mu)} latent rows but {len(labels)} labels")
+    counts = labels[labels.notna() & (labels != "")].value_counts()
+    keep = labels.isin(counts.index[counts >= folds]).to_numpy()
+    x, y = mu[keep], labels[keep].astype(str).to_numpy()
+    scores = dict.fromkeys(LATENT_FIELDS, np.nan)
+    scores.update(n_samples=len(y), n_types=len(set(y)))
+    if not np.isfinite(mu).all() or scores["n_types"] < 2:
+        return scores
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    predicted = cross_val_predict(KNeighborsClassifier(n_neighbors=neighbours), x, y, cv=cv)
+    scores.update(knn_accuracy=float((predicted == y).mean()),
+                  knn_balanced_accuracy=float(balanced_accuracy_score(y, predicted)),
+                  majority_baseline=float(pd.Series(y).value_counts(normalize=True).iloc[0]),
+                  silhouette=float(silhouette_score(x, y)))
+    return scores
+
+
+def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
+    """The label (cancer type, tissue, ...) of each sample of samples.txt, in its order (""
+    where unannotated), from the phenotype rule's table. Annotations that label none of the
+    samples are a DataError naming both files (`source`: where the annotations came from)."""
+    samples = Path(samples_txt).read_text().splitlines()
+    types = load_phenotype(phenotype_path).set_index("sample")["label"]
+    labels = types.reindex(samples).fillna("").to_numpy(dtype=object)
+    if len(samples) and not (labels != "").any():
+        raise DataError(
+            f"the phenotype table {source or phenotype_path} ({len(types)} samples, e.g. "
+            f"{types.index[0] if len(types) else 'none'!r}) has no sample id in common with the "
+            f"expression matrix {samples_txt} ({len(samples)} samples, e.g. {samples[0]!r}): "
+            "do both files come from the same cohort, with the same sample ids?")
+    return labels
+
+
+def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, axes: list[str],
+                  study: str, table_out, pairwise_out, html_out, source=None) -> None:
+    """The latent_scores rule: latent.csv (scores per run), latent_pairwise.csv (conditions
+    compared on them, as the losses are) and an HTML rendering of both. `source`: where the
+    annotations came from (the user's file), for messages."""
+    runs = pd.read_csv(runs_csv)
+    source = source or phenotype_path
+    labels = sample_labels(samples_txt, phenotype_path, source)
+    # Samples of the matrix the phenotype table does not annotate: stated per row and above.
+    unlabelled = int((labels == "").sum())
+    by_folder = runs.set_index("path")
+    rows = []
+    for path in latent_paths:
+        run = by_folder.loc[str(Path(path).parent)]
+        mu = load_latent(path)
+        rows.append({**{a: run[a] for a in axes}, "status": run["status"],
+                     **score_latents(mu, labels), "n_unannotated": unlabelled,
+                     "path": str(Path(path).parent)})
+    table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, "n_unannotated",
+                                        "path"])
+    compared = studied_axes(table, axes)
+    if "model" in axes and table["model"].nunique() > 1:
+        compared.append("model")
+    pairs = pairwise(table, axes, compared, LATENT_OUTCOMES)
+    write_atomic(table_out, table.to_csv(index=False))
+    write_atomic(pairwise_out, pairs.to_csv(index=False))
+    partial = (f" Only part of the matrix is annotated: {unlabelled} of its {len(labels)} "
+               f"samples have no label in the phenotype table {source} and are "
+               "left out of every score (n_unannotated)." if unlabelled else "")
+    write_atomic(html_out, render_html(f"Study {study}: latent space", [
+        ("Scores per run", LATENT_CAPTION + partial, table),
+        ("Pairwise comparisons", LATENT_PAIRWISE_CAPTION, pairs),
+    ]))
+
+
+LATENT_CAPTION = (
+    "For each run that saved its encoder means (the study's save_latent selection): how well "
+    "the means of all samples separate cancer types. knn_accuracy: a "
+    f"{KNN_NEIGHBOURS}-nearest-neighbour vote (Euclidean) in stratified {CV_FOLDS}-fold "
+    "cross-validation; knn_balanced_accuracy: the same averaged per type (chance 1 / n_types); "
+    "majority_baseline: always guessing the commonest type; silhouette: mean silhouette width "
+    "of the types (-1..1, 0 = no separation). Cancer types with fewer than "
+    f"{CV_FOLDS} samples are left out. The encoder saw these samples in training (80% of them) "
+    "without their labels: the scores describe the geometry of the latent space, not a "
+    "classifier's performance on new patients.")
+LATENT_PAIRWISE_CAPTION = (
+    "The latent scores compared between levels of each studied axis within a model, and between "
+    "models (matched on the other axes), with the same tests, effect sizes and Holm correction "
+    "as the losses (statistics.html): Wilcoxon signed-rank where the runs pair one to one, else "
+    "Mann-Whitney U. The smallest two-sided Wilcoxon p with n pairs is 2 / 2^n (5 pairs: "
+    "0.0625, 10: 0.002), before Holm's correction: select enough seeds in save_latent for a "
+    "comparison to be able to reach significance.")
