@@ -8,10 +8,12 @@ import pytest
 
 from vaebench.analysis import (
     ALPHA,
+    active_units,
     compare,
     convergence,
     divergence,
     holm,
+    leiden_clusters,
     matched_rank_biserial,
     pairwise,
     run_table,
@@ -239,4 +241,42 @@ def test_a_diverged_latent_space_scores_nan(clusters):
     x = x.copy()
     x[0, 0] = np.nan
     scores = score_latents(x, labels)
-    assert np.isnan(scores["knn_accuracy"]) and scores["n_samples"] > 0
+    assert np.isnan(scores["knn_accuracy"]) and np.isnan(scores["ari"]) and scores["n_samples"] > 0
+
+
+def planted(types=5, per_type=80, width=10, seed=0):
+    """Well-separated Gaussian blobs in `width` dimensions and their type labels."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=10.0, size=(types, width))
+    labels = np.repeat([f"T{t}" for t in range(types)], per_type)
+    x = centres[np.repeat(np.arange(types), per_type)] + rng.normal(size=(types * per_type, width))
+    return x, labels
+
+
+def test_leiden_finds_planted_clusters_and_not_shuffled_labels():
+    x, labels = planted()
+    scores = score_latents(x, labels)
+    assert scores["ari"] > 0.95 and scores["nmi"] > 0.95 and scores["n_clusters"] == 5
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        shuffled = score_latents(x, rng.permutation(labels))
+        assert abs(shuffled["ari"]) < 0.05 and shuffled["nmi"] < 0.1
+    # the same clusters with the same seed, every time
+    assert (leiden_clusters(x) == leiden_clusters(x)).all()
+
+
+def test_unlabelled_samples_are_clustered_but_not_scored():
+    x, labels = planted()
+    labels = labels.astype(object)
+    labels[::7] = ""
+    scores = score_latents(x, labels)
+    assert scores["ari"] > 0.95 and scores["n_samples"] == (labels != "").sum()
+
+
+def test_a_collapsed_latent_space_has_no_active_units():
+    x, labels = planted(width=6)
+    collapsed = x.copy()
+    collapsed[:, 2:] = 0.003 * np.random.default_rng(0).normal(size=(len(x), 4))  # Var ~1e-5
+    assert active_units(x) == 6 and active_units(collapsed) == 2
+    assert active_units(np.zeros_like(x)) == 0
+    assert score_latents(collapsed, labels)["active_units"] == 2

@@ -5,7 +5,14 @@ outputs), stats (tests and effect sizes between conditions, sensitivity, diverge
 (downstream scores of the encoder means), render (HTML pages of the tables and captions).
 """
 
-from .latent import LATENT_FIELDS, latent_scores, sample_labels, score_latents
+from .latent import (
+    LATENT_FIELDS,
+    active_units,
+    latent_scores,
+    leiden_clusters,
+    sample_labels,
+    score_latents,
+)
 from .render import render_html
 from .stats import (
     ALPHA,
@@ -36,8 +43,8 @@ from .tables import (
 
 __all__ = [
     "ALPHA", "CONVERGENCE_FIELDS", "LATENT_FIELDS", "LATENT_OUTCOMES", "LOSS_OUTCOMES",
-    "RUN_FIELDS", "aggregate", "compare", "convergence", "divergence", "holm", "latent_scores",
-    "load_latent", "matched_rank_biserial", "ordered", "pairwise", "read_epochs", "read_records",
-    "render_html", "run_table", "sample_labels", "score_latents", "sensitivity", "studied_axes",
-    "study_statistics", "summarise", "verified",
+    "RUN_FIELDS", "active_units", "aggregate", "compare", "convergence", "divergence", "holm",
+    "latent_scores", "leiden_clusters", "load_latent", "matched_rank_biserial", "ordered",
+    "pairwise", "read_epochs", "read_records", "render_html", "run_table", "sample_labels",
+    "score_latents", "sensitivity", "studied_axes", "study_statistics", "summarise", "verified",
 ]

@@ -1,5 +1,7 @@
 """Latent space: how well a run's encoder means separate cancer types (cross-validated kNN
-accuracy, silhouette: `score_latents`, `latent_scores`), compared between conditions alike.
+accuracy, silhouette; clusters found without the labels, as the published benchmark scored
+them: `leiden_clusters`, ARI, NMI), how many latent dimensions are in use (`active_units`),
+all per run (`score_latents`, `latent_scores`) and compared between conditions alike.
 """
 
 from __future__ import annotations
@@ -16,8 +18,41 @@ from .tables import load_latent
 
 KNN_NEIGHBOURS = 5
 CV_FOLDS = 5
+GRAPH_NEIGHBOURS = 15  # the benchmark's kNN graph for Leiden (reference/eltager2023.md 5.1)
+LEIDEN_SEED = 42  # the benchmark's
+ACTIVE_VARIANCE = 0.01  # Burda et al. 2016: a unit is active if Var over samples of mu > 0.01
 LATENT_FIELDS = ("n_samples", "n_types", "knn_accuracy", "knn_balanced_accuracy",
-                 "majority_baseline", "silhouette")
+                 "majority_baseline", "silhouette", "ari", "nmi", "n_clusters", "active_units")
+
+
+def active_units(mu, threshold: float = ACTIVE_VARIANCE) -> int:
+    """Latent dimensions in use: those whose mean mu varies over the samples, Var > threshold
+    (Burda et al. 2016). A collapsed dimension (posterior = prior for every sample) has ~0."""
+    return int((np.var(np.asarray(mu, dtype=float), axis=0) > threshold).sum())
+
+
+def leiden_clusters(x, neighbours: int = GRAPH_NEIGHBOURS, seed: int = LEIDEN_SEED) -> np.ndarray:
+    """Cluster ids of the rows of x [n x D], found without labels as the benchmark did: each
+    row linked to its `neighbours` nearest rows (Euclidean, the row itself among them, as
+    sklearn's kneighbors on the fitted data returns it), the graph symmetrised explicitly (an
+    edge where either row lists the other: the union) with one self-loop per row, then Leiden
+    on modularity (leidenalg, iterated until stable, fixed seed). The benchmark left symmetry to
+    igraph's `mode='undirected'`, which newer igraph refuses on an asymmetric matrix."""
+    import igraph
+    import leidenalg
+    from sklearn.neighbors import NearestNeighbors
+
+    x = np.asarray(x, dtype=float)
+    k = min(neighbours, len(x))
+    nearest = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x, return_distance=False)
+    rows = np.repeat(np.arange(len(x)), k)
+    pairs = np.unique(np.sort(np.stack([rows, nearest.ravel()], axis=1), axis=1), axis=0)
+    loops = np.stack([np.arange(len(x))] * 2, axis=1)  # present once even where kNN ties
+    edges = np.unique(np.concatenate([pairs, loops]), axis=0)
+    graph = igraph.Graph(n=len(x), edges=edges.tolist())
+    partition = leidenalg.find_partition(graph, leidenalg.ModularityVertexPartition,
+                                         n_iterations=-1, seed=seed)
+    return np.asarray(partition.membership)
 
 
 def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGHBOURS,
@@ -32,9 +67,18 @@ def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGH
     - knn_balanced_accuracy: the same, averaged per class (chance: 1 / n_types);
     - majority_baseline: the share of the commonest class, what always guessing it scores;
     - silhouette: the mean silhouette width of the classes (-1..1; 0: no separation);
+    - ari, nmi: agreement of the clusters `leiden_clusters` finds in all samples (no labels
+      used) with the classes, on the labelled samples: adjusted Rand index (0: chance, 1: the
+      same partition) and normalised mutual information (arithmetic mean); n_clusters: how many;
+    - active_units: latent dimensions in use over all samples (`active_units`);
     - n_samples, n_types: what was scored. All NaN if mu has a non-finite value (a diverged run).
     """
-    from sklearn.metrics import balanced_accuracy_score, silhouette_score
+    from sklearn.metrics import (
+        adjusted_rand_score,
+        balanced_accuracy_score,
+        normalized_mutual_info_score,
+        silhouette_score,
+    )
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -54,6 +98,12 @@ def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGH
                   knn_balanced_accuracy=float(balanced_accuracy_score(y, predicted)),
                   majority_baseline=float(pd.Series(y).value_counts(normalize=True).iloc[0]),
                   silhouette=float(silhouette_score(x, y)))
+    clusters = leiden_clusters(mu)
+    labelled = labels.notna().to_numpy() & (labels != "").to_numpy()
+    truth, found = labels[labelled].astype(str).to_numpy(), clusters[labelled]
+    scores.update(ari=float(adjusted_rand_score(truth, found)),
+                  nmi=float(normalized_mutual_info_score(truth, found)),
+                  n_clusters=len(set(clusters)), active_units=active_units(mu))
     return scores
 
 
@@ -114,10 +164,17 @@ LATENT_CAPTION = (
     f"{KNN_NEIGHBOURS}-nearest-neighbour vote (Euclidean) in stratified {CV_FOLDS}-fold "
     "cross-validation; knn_balanced_accuracy: the same averaged per type (chance 1 / n_types); "
     "majority_baseline: always guessing the commonest type; silhouette: mean silhouette width "
-    "of the types (-1..1, 0 = no separation). Cancer types with fewer than "
-    f"{CV_FOLDS} samples are left out. The encoder saw these samples in training (80% of them) "
-    "without their labels: the scores describe the geometry of the latent space, not a "
-    "classifier's performance on new patients.")
+    "of the types (-1..1, 0 = no separation); types with fewer than "
+    f"{CV_FOLDS} samples are left out of these four. ari, nmi: how well clusters found without "
+    f"the labels match the types, as the published benchmark scored it: a {GRAPH_NEIGHBOURS}-"
+    "nearest-neighbour graph of all samples (Euclidean, symmetrised), Leiden on modularity "
+    f"(seed {LEIDEN_SEED}), then the adjusted Rand index (0 = chance, 1 = the same partition) "
+    "and normalised mutual information against the types of the labelled samples; n_clusters: "
+    "how many Leiden found (it is not told how many types there are). active_units: latent "
+    f"dimensions whose mean varies over the samples (variance > {ACTIVE_VARIANCE}, Burda et "
+    "al. 2016); fewer than the latent size means posterior collapse in the rest. The encoder "
+    "saw these samples in training (80% of them) without their labels: the scores describe the "
+    "geometry of the latent space, not a classifier's performance on new patients.")
 LATENT_PAIRWISE_CAPTION = (
     "The latent scores compared between levels of each studied axis within a model, and between "
     "models (matched on the other axes), with the same tests, effect sizes and Holm correction "

@@ -18,7 +18,7 @@ BOOTSTRAP_RESAMPLES = 2000
 MIN_BOOTSTRAP = 5  # values (pairs, or per side) below which no bootstrap interval is given
 LOSS_OUTCOMES = ("final_val_loss", "plateau_epoch")  # compared between levels of an axis
 SENSITIVITY_OUTCOMES = ("log10_final_val_recon", "plateau_epoch")  # variance decomposition
-LATENT_OUTCOMES = ("knn_accuracy", "silhouette")
+LATENT_OUTCOMES = ("knn_accuracy", "silhouette", "ari")
 
 
 def ordered(values) -> list:
