@@ -9,6 +9,7 @@ import pytest
 from vaebench.analysis import (
     ALPHA,
     active_units,
+    baseline_scores,
     compare,
     convergence,
     divergence,
@@ -280,3 +281,13 @@ def test_a_collapsed_latent_space_has_no_active_units():
     assert active_units(x) == 6 and active_units(collapsed) == 2
     assert active_units(np.zeros_like(x)) == 0
     assert score_latents(collapsed, labels)["active_units"] == 2
+
+
+def test_baselines_score_pca_at_every_width_and_the_genes():
+    x, labels = planted(width=30)
+    table = baseline_scores(x, labels, dims=[8, 4, 8, 50])
+    assert list(zip(table["baseline"], table["dims"])) == [("genes", 30), ("pca", 4), ("pca", 8),
+                                                           ("pca", 50)]
+    assert (table["ari"] > 0.95).all() and (table["knn_accuracy"] > 0.95).all()
+    # no more components than the matrix has: 50 asked, 30 there
+    assert table.set_index("dims").at[50, "active_units"] <= 30

@@ -149,7 +149,8 @@ def test_tiny_run_produces_every_table_and_figure(finished):
                      "tables/statistics.html", f"figures/{study}.png", f"figures/{study}.pdf"):
             assert (workdir / "results" / study / name).stat().st_size > 0
     for name in ("tables/latent.csv", "tables/latent_pairwise.csv", "tables/latent.html",
-                 "figures/init_embedding.png", "figures/init_embedding.pdf"):
+                 "tables/latent_baselines.csv", "figures/init_embedding.png",
+                 "figures/init_embedding.pdf"):
         assert (workdir / "results/init" / name).stat().st_size > 0
     assert not (workdir / "results/hparam/tables/latent.csv").exists()
     runs = pd.read_csv(workdir / "results/hparam/tables/runs.csv")
@@ -180,6 +181,13 @@ def test_tiny_run_produces_every_table_and_figure(finished):
     scores = pd.read_csv(workdir / "results/init/tables/latent.csv")
     assert len(scores) == 4 and (scores["seed"] == 1).all()
     assert scores["knn_accuracy"].between(0, 1).all() and (scores["n_types"] >= 2).all()
+    assert scores["ari"].between(-1, 1).all() and scores["active_units"].between(0, 4).all()
+    # every run beside its baselines: PCA at its latent width (4) and the genes
+    baselines = pd.read_csv(workdir / "results/init/tables/latent_baselines.csv")
+    assert list(zip(baselines["baseline"], baselines["dims"])) == [("genes", 100), ("pca", 4)]
+    pca = baselines.set_index("baseline").loc["pca"]
+    assert (scores["ari_pca"] == pca["ari"]).all()
+    assert (scores["knn_accuracy_pca"] == pca["knn_accuracy"]).all()
     record = json.loads((workdir / "results/init/runs/model=infovae/init=normal/seed=2/run.json")
                         .read_text())
     assert record["config"]["model_params"]["reg_weight"] == 110.0

@@ -354,6 +354,10 @@ def study_samples(wildcards):
     return preprocessed(wildcards.study)["samples"]
 
 
+def study_matrix(wildcards):
+    return preprocessed(wildcards.study)["matrix"]
+
+
 def study_phenotype(wildcards):
     """The study's annotations as the phenotype rule normalised them."""
     dataset = config["studies"][wildcards.study]["dataset"]

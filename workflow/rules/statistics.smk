@@ -32,10 +32,12 @@ rule latent_scores:
         latents=study_latents,
         samples=study_samples,
         phenotype=study_phenotype,
+        matrix=study_matrix,
         code=ANALYSIS_CODE,
     output:
         table="results/{study}/tables/latent.csv",
         pairwise="results/{study}/tables/latent_pairwise.csv",
+        baselines="results/{study}/tables/latent_baselines.csv",
         html=report(
             "results/{study}/tables/latent.html",
             caption="../report/latent.rst",

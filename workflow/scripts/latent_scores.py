@@ -4,6 +4,7 @@ with logged(snakemake):
     from vaebench.analysis import latent_scores
 
     latent_scores(snakemake.input.runs, list(snakemake.input.latents), snakemake.input.samples,
-                  snakemake.input.phenotype, snakemake.params.axes, snakemake.wildcards.study,
-                  snakemake.output.table, snakemake.output.pairwise, snakemake.output.html,
+                  snakemake.input.phenotype, snakemake.input.matrix, snakemake.params.axes,
+                  snakemake.wildcards.study, snakemake.output.table, snakemake.output.pairwise,
+                  snakemake.output.baselines, snakemake.output.html,
                   source=snakemake.params.annotations)

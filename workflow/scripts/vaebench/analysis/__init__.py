@@ -6,8 +6,10 @@ outputs), stats (tests and effect sizes between conditions, sensitivity, diverge
 """
 
 from .latent import (
+    BASELINE_SCORES,
     LATENT_FIELDS,
     active_units,
+    baseline_scores,
     latent_scores,
     leiden_clusters,
     sample_labels,
@@ -42,9 +44,10 @@ from .tables import (
 )
 
 __all__ = [
-    "ALPHA", "CONVERGENCE_FIELDS", "LATENT_FIELDS", "LATENT_OUTCOMES", "LOSS_OUTCOMES",
-    "RUN_FIELDS", "active_units", "aggregate", "compare", "convergence", "divergence", "holm",
-    "latent_scores", "leiden_clusters", "load_latent", "matched_rank_biserial", "ordered",
-    "pairwise", "read_epochs", "read_records", "render_html", "run_table", "sample_labels",
-    "score_latents", "sensitivity", "studied_axes", "study_statistics", "summarise", "verified",
+    "ALPHA", "BASELINE_SCORES", "CONVERGENCE_FIELDS", "LATENT_FIELDS", "LATENT_OUTCOMES",
+    "LOSS_OUTCOMES", "RUN_FIELDS", "active_units", "aggregate", "baseline_scores", "compare",
+    "convergence", "divergence", "holm", "latent_scores", "leiden_clusters", "load_latent",
+    "matched_rank_biserial", "ordered", "pairwise", "read_epochs", "read_records", "render_html",
+    "run_table", "sample_labels", "score_latents", "sensitivity", "studied_axes",
+    "study_statistics", "summarise", "verified",
 ]

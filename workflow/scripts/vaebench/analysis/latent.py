@@ -1,7 +1,8 @@
 """Latent space: how well a run's encoder means separate cancer types (cross-validated kNN
 accuracy, silhouette; clusters found without the labels, as the published benchmark scored
 them: `leiden_clusters`, ARI, NMI), how many latent dimensions are in use (`active_units`),
-all per run (`score_latents`, `latent_scores`) and compared between conditions alike.
+all per run (`score_latents`, `latent_scores`) and compared between conditions alike; and the
+same scores of what a VAE must beat, on the same samples (`baseline_scores`: PCA, the genes).
 """
 
 from __future__ import annotations
@@ -107,6 +108,24 @@ def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGH
     return scores
 
 
+BASELINE_SCORES = ("knn_accuracy", "silhouette", "ari")  # shown beside each run's own
+
+
+def baseline_scores(x, labels, dims, seed: int = 0) -> pd.DataFrame:
+    """score_latents of what a VAE's latent space must beat, on the same samples with the same
+    protocol: the preprocessed matrix x [samples x genes] itself ("genes"), and its PCA with
+    each of `dims` components ("pca", fit on all samples, as the encoder saw them all; no more
+    components than the matrix has). One row per baseline: baseline, dims, the scores."""
+    from sklearn.decomposition import PCA
+
+    x = np.asarray(x, dtype=float)
+    rows = [{"baseline": "genes", "dims": x.shape[1], **score_latents(x, labels, seed=seed)}]
+    for k in sorted(set(dims)):
+        pca = PCA(n_components=min(k, *x.shape), random_state=seed).fit_transform(x)
+        rows.append({"baseline": "pca", "dims": k, **score_latents(pca, labels, seed=seed)})
+    return pd.DataFrame(rows, columns=["baseline", "dims", *LATENT_FIELDS])
+
+
 def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
     """The label (cancer type, tissue, ...) of each sample of samples.txt, in its order (""
     where unannotated), from the phenotype rule's table. Annotations that label none of the
@@ -123,11 +142,14 @@ def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
     return labels
 
 
-def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, axes: list[str],
-                  study: str, table_out, pairwise_out, html_out, source=None) -> None:
-    """The latent_scores rule: latent.csv (scores per run), latent_pairwise.csv (conditions
-    compared on them, as the losses are) and an HTML rendering of both. `source`: where the
-    annotations came from (the user's file), for messages."""
+def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, matrix_path,
+                  axes: list[str], study: str, table_out, pairwise_out, baselines_out, html_out,
+                  source=None) -> None:
+    """The latent_scores rule: latent.csv (scores per run, each beside its baselines'),
+    latent_pairwise.csv (conditions compared on them, as the losses are), latent_baselines.csv
+    (baseline_scores of the preprocessed matrix, PCA at every latent width of the study) and
+    an HTML rendering. `source`: where the annotations came from (the user's file), for
+    messages."""
     runs = pd.read_csv(runs_csv)
     source = source or phenotype_path
     labels = sample_labels(samples_txt, phenotype_path, source)
@@ -139,21 +161,31 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, axe
         run = by_folder.loc[str(Path(path).parent)]
         mu = load_latent(path)
         rows.append({**{a: run[a] for a in axes}, "status": run["status"],
-                     **score_latents(mu, labels), "n_unannotated": unlabelled,
-                     "path": str(Path(path).parent)})
-    table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, "n_unannotated",
-                                        "path"])
+                     **score_latents(mu, labels), "dims": mu.shape[1],
+                     "n_unannotated": unlabelled, "path": str(Path(path).parent)})
+    widths = [row.pop("dims") for row in rows]
+    baselines = baseline_scores(np.load(matrix_path, mmap_mode="r"), labels, widths)
+    pca = baselines[baselines["baseline"] == "pca"].set_index("dims")
+    genes = baselines[baselines["baseline"] == "genes"].iloc[0]
+    for row, width in zip(rows, widths):
+        for score in BASELINE_SCORES:
+            row[f"{score}_pca"], row[f"{score}_genes"] = pca.at[width, score], genes[score]
+    beside = [f"{score}_{b}" for score in BASELINE_SCORES for b in ("pca", "genes")]
+    table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, *beside,
+                                        "n_unannotated", "path"])
     compared = studied_axes(table, axes)
     if "model" in axes and table["model"].nunique() > 1:
         compared.append("model")
     pairs = pairwise(table, axes, compared, LATENT_OUTCOMES)
     write_atomic(table_out, table.to_csv(index=False))
     write_atomic(pairwise_out, pairs.to_csv(index=False))
+    write_atomic(baselines_out, baselines.to_csv(index=False))
     partial = (f" Only part of the matrix is annotated: {unlabelled} of its {len(labels)} "
                f"samples have no label in the phenotype table {source} and are "
                "left out of every score (n_unannotated)." if unlabelled else "")
     write_atomic(html_out, render_html(f"Study {study}: latent space", [
-        ("Scores per run", LATENT_CAPTION + partial, table),
+        ("Scores per run", LATENT_CAPTION + BESIDE_CAPTION + partial, table),
+        ("Baselines", BASELINE_CAPTION, baselines),
         ("Pairwise comparisons", LATENT_PAIRWISE_CAPTION, pairs),
     ]))
 
@@ -175,6 +207,17 @@ LATENT_CAPTION = (
     "al. 2016); fewer than the latent size means posterior collapse in the rest. The encoder "
     "saw these samples in training (80% of them) without their labels: the scores describe the "
     "geometry of the latent space, not a classifier's performance on new patients.")
+BESIDE_CAPTION = (
+    " Beside each run, its baselines' scores on the same samples (latent_baselines.csv): "
+    "<score>_pca, a PCA of the preprocessed matrix with as many components as the run's latent "
+    "width; <score>_genes, the matrix's genes themselves. A run below its PCA baseline has "
+    "learnt less about cancer type than a linear projection of the same size.")
+BASELINE_CAPTION = (
+    "What a VAE's latent space must beat, scored with the same protocol on the same samples: "
+    "genes, the preprocessed matrix itself (its top genes, scaled as the encoder saw them); "
+    "pca, its principal components (fit on all samples, as the encoder saw all of them; dims: "
+    "how many), once for every latent width of this study's runs. Deterministic: one value "
+    "each, no seeds.")
 LATENT_PAIRWISE_CAPTION = (
     "The latent scores compared between levels of each studied axis within a model, and between "
     "models (matched on the other axes), with the same tests, effect sizes and Holm correction "
