@@ -15,11 +15,15 @@ from vaebench.analysis import (
     divergence,
     holm,
     leiden_clusters,
+    linear_cka,
     matched_rank_biserial,
+    neighbour_overlap,
+    neighbour_sets,
     pairwise,
     run_table,
     score_latents,
     sensitivity,
+    stability,
     studied_axes,
 )
 from vaebench.data import make_synthetic, preprocess
@@ -291,3 +295,40 @@ def test_baselines_score_pca_at_every_width_and_the_genes():
     assert (table["ari"] > 0.95).all() and (table["knn_accuracy"] > 0.95).all()
     # no more components than the matrix has: 50 asked, 30 there
     assert table.set_index("dims").at[50, "active_units"] <= 30
+
+
+def test_cka_is_one_for_a_run_with_itself_and_a_rotation_and_low_for_an_unrelated_one():
+    x, _ = planted(width=8)
+    rotation, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(8, 8)))
+    assert linear_cka(x, x) == pytest.approx(1.0)
+    assert linear_cka(x, 2.5 * x @ rotation) == pytest.approx(1.0)
+    unrelated = np.random.default_rng(4).normal(size=x.shape)
+    assert linear_cka(x, unrelated) < 0.1
+    assert np.isnan(linear_cka(x, np.zeros_like(x)))
+
+
+def test_neighbour_overlap_is_one_for_the_same_space_and_low_for_an_unrelated_one():
+    x, _ = planted(width=8)
+    rotated = x @ np.linalg.qr(np.random.default_rng(3).normal(size=(8, 8)))[0]
+    same = neighbour_sets(x)
+    assert same.shape == (len(x), 15) and not (same == np.arange(len(x))[:, None]).any()
+    assert neighbour_overlap(same, neighbour_sets(rotated)) == pytest.approx(1.0)
+    unrelated = neighbour_sets(np.random.default_rng(4).normal(size=x.shape))
+    assert neighbour_overlap(same, unrelated) < 0.1
+
+
+def test_stability_pairs_the_seeds_of_each_condition():
+    x, _ = planted(width=8)
+    rng = np.random.default_rng(5)
+    latents = [({"model": "m", "init": "a", "seed": s}, x + 0.01 * rng.normal(size=x.shape))
+               for s in (1, 2, 3)]
+    latents += [({"model": "m", "init": "b", "seed": s}, rng.normal(size=x.shape)) for s in (1, 2)]
+    latents += [({"model": "m", "init": "c", "seed": 1}, x)]  # one run: no pair
+    diverged = x.copy()
+    diverged[0, 0] = np.nan
+    latents += [({"model": "m", "init": "b", "seed": 3}, diverged)]  # left out
+    table = stability(latents, ["model", "init", "seed"]).set_index("init")
+    assert list(table.index) == ["a", "b"]
+    assert table.at["a", "n_pairs"] == 3 and table.at["b", "n_pairs"] == 1
+    assert table.at["a", "cka_mean"] > 0.99 and table.at["a", "overlap_mean"] > 0.9
+    assert table.at["b", "cka_mean"] < 0.1 and np.isnan(table.at["b", "cka_sd"])

@@ -149,7 +149,8 @@ def test_tiny_run_produces_every_table_and_figure(finished):
                      "tables/statistics.html", f"figures/{study}.png", f"figures/{study}.pdf"):
             assert (workdir / "results" / study / name).stat().st_size > 0
     for name in ("tables/latent.csv", "tables/latent_pairwise.csv", "tables/latent.html",
-                 "tables/latent_baselines.csv", "figures/init_embedding.png",
+                 "tables/latent_baselines.csv", "tables/latent_stability.csv",
+                 "figures/init_embedding.png",
                  "figures/init_embedding.pdf"):
         assert (workdir / "results/init" / name).stat().st_size > 0
     assert not (workdir / "results/hparam/tables/latent.csv").exists()

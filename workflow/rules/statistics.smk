@@ -38,6 +38,7 @@ rule latent_scores:
         table="results/{study}/tables/latent.csv",
         pairwise="results/{study}/tables/latent_pairwise.csv",
         baselines="results/{study}/tables/latent_baselines.csv",
+        stability="results/{study}/tables/latent_stability.csv",
         html=report(
             "results/{study}/tables/latent.html",
             caption="../report/latent.rst",

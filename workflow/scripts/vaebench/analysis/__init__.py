@@ -8,12 +8,17 @@ outputs), stats (tests and effect sizes between conditions, sensitivity, diverge
 from .latent import (
     BASELINE_SCORES,
     LATENT_FIELDS,
+    STABILITY_FIELDS,
     active_units,
     baseline_scores,
     latent_scores,
     leiden_clusters,
+    linear_cka,
+    neighbour_overlap,
+    neighbour_sets,
     sample_labels,
     score_latents,
+    stability,
 )
 from .render import render_html
 from .stats import (
@@ -45,9 +50,10 @@ from .tables import (
 
 __all__ = [
     "ALPHA", "BASELINE_SCORES", "CONVERGENCE_FIELDS", "LATENT_FIELDS", "LATENT_OUTCOMES",
-    "LOSS_OUTCOMES", "RUN_FIELDS", "active_units", "aggregate", "baseline_scores", "compare",
-    "convergence", "divergence", "holm", "latent_scores", "leiden_clusters", "load_latent",
-    "matched_rank_biserial", "ordered", "pairwise", "read_epochs", "read_records", "render_html",
-    "run_table", "sample_labels", "score_latents", "sensitivity", "studied_axes",
+    "LOSS_OUTCOMES", "RUN_FIELDS", "STABILITY_FIELDS", "active_units", "aggregate",
+    "baseline_scores", "compare", "convergence", "divergence", "holm", "latent_scores",
+    "leiden_clusters", "linear_cka", "load_latent", "matched_rank_biserial", "neighbour_overlap",
+    "neighbour_sets", "ordered", "pairwise", "read_epochs", "read_records", "render_html",
+    "run_table", "sample_labels", "score_latents", "sensitivity", "stability", "studied_axes",
     "study_statistics", "summarise", "verified",
 ]

@@ -2,7 +2,9 @@
 accuracy, silhouette; clusters found without the labels, as the published benchmark scored
 them: `leiden_clusters`, ARI, NMI), how many latent dimensions are in use (`active_units`),
 all per run (`score_latents`, `latent_scores`) and compared between conditions alike; and the
-same scores of what a VAE must beat, on the same samples (`baseline_scores`: PCA, the genes).
+same scores of what a VAE must beat, on the same samples (`baseline_scores`: PCA, the genes);
+and how alike the latent spaces of runs that differ only in seed are (`stability`: linear CKA,
+overlap of the nearest-neighbour graphs).
 """
 
 from __future__ import annotations
@@ -126,6 +128,64 @@ def baseline_scores(x, labels, dims, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["baseline", "dims", *LATENT_FIELDS])
 
 
+def linear_cka(a, b) -> float:
+    """Linear centred kernel alignment (Kornblith et al. 2019) of two representations of the
+    same samples, a [n x d1] and b [n x d2]: ||A'B||_F^2 / (||A'A||_F ||B'B||_F) of the
+    column-centred matrices. 1 when b is a rotation or isotropic scaling of a; near 0 for
+    unrelated ones. NaN if either is constant or non-finite."""
+    a = np.asarray(a, dtype=float) - np.mean(a, axis=0)
+    b = np.asarray(b, dtype=float) - np.mean(b, axis=0)
+    norm = np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)
+    if not np.isfinite(norm) or norm == 0:
+        return float("nan")
+    return float(np.linalg.norm(a.T @ b) ** 2 / norm)
+
+
+def neighbour_sets(x, neighbours: int = GRAPH_NEIGHBOURS) -> np.ndarray:
+    """Each row's `neighbours` nearest other rows (Euclidean), as an [n x k] index array."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(neighbours, len(x) - 1)
+    found = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)
+    # drop each row itself (first, unless tied with another point at distance 0)
+    return np.array([[j for j in row if j != i][:k] for i, row in enumerate(found)])
+
+
+def neighbour_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean share of a row's nearest neighbours that two neighbour_sets have in common."""
+    return float(np.mean([len(set(x) & set(y)) / len(x) for x, y in zip(a, b)]))
+
+
+STABILITY_FIELDS = ("n_runs", "n_pairs", "cka_mean", "cka_sd", "cka_min", "overlap_mean",
+                    "overlap_sd", "overlap_min")
+
+
+def stability(latents: list[tuple[dict, np.ndarray]], axes: list[str]) -> pd.DataFrame:
+    """How alike the latent spaces of runs that differ only in seed are: per condition (the
+    other axes), linear CKA and the 15-NN overlap of every pair of its runs, mean, s.d. and
+    minimum. `latents`: (axis values as a dict, mu) of each run. Runs with a non-finite mu
+    (diverged) are left out; a condition with one run has no pair and is left out."""
+    keys = [a for a in axes if a != "seed"]
+    groups: dict[tuple, list] = {}
+    for values, mu in latents:
+        if np.isfinite(mu).all():
+            groups.setdefault(tuple(values[a] for a in keys), []).append(mu)
+    rows = []
+    for condition, mus in groups.items():
+        if len(mus) < 2:
+            continue
+        graphs = [neighbour_sets(mu) for mu in mus]
+        pairs = [(i, j) for i in range(len(mus)) for j in range(i + 1, len(mus))]
+        cka = np.array([linear_cka(mus[i], mus[j]) for i, j in pairs])
+        overlap = np.array([neighbour_overlap(graphs[i], graphs[j]) for i, j in pairs])
+        rows.append({**dict(zip(keys, condition)), "n_runs": len(mus), "n_pairs": len(pairs),
+                     "cka_mean": cka.mean(), "cka_sd": cka.std(ddof=1) if len(pairs) > 1 else
+                     np.nan, "cka_min": cka.min(), "overlap_mean": overlap.mean(),
+                     "overlap_sd": overlap.std(ddof=1) if len(pairs) > 1 else np.nan,
+                     "overlap_min": overlap.min()})
+    return pd.DataFrame(rows, columns=[*keys, *STABILITY_FIELDS])
+
+
 def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
     """The label (cancer type, tissue, ...) of each sample of samples.txt, in its order (""
     where unannotated), from the phenotype rule's table. Annotations that label none of the
@@ -143,23 +203,24 @@ def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
 
 
 def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, matrix_path,
-                  axes: list[str], study: str, table_out, pairwise_out, baselines_out, html_out,
-                  source=None) -> None:
+                  axes: list[str], study: str, table_out, pairwise_out, baselines_out,
+                  stability_out, html_out, source=None) -> None:
     """The latent_scores rule: latent.csv (scores per run, each beside its baselines'),
     latent_pairwise.csv (conditions compared on them, as the losses are), latent_baselines.csv
-    (baseline_scores of the preprocessed matrix, PCA at every latent width of the study) and
-    an HTML rendering. `source`: where the annotations came from (the user's file), for
-    messages."""
+    (baseline_scores of the preprocessed matrix, PCA at every latent width of the study),
+    latent_stability.csv (`stability` over seeds) and an HTML rendering. `source`: where the
+    annotations came from (the user's file), for messages."""
     runs = pd.read_csv(runs_csv)
     source = source or phenotype_path
     labels = sample_labels(samples_txt, phenotype_path, source)
     # Samples of the matrix the phenotype table does not annotate: stated per row and above.
     unlabelled = int((labels == "").sum())
     by_folder = runs.set_index("path")
-    rows = []
+    rows, latents = [], []
     for path in latent_paths:
         run = by_folder.loc[str(Path(path).parent)]
         mu = load_latent(path)
+        latents.append(({a: run[a] for a in axes}, mu))
         rows.append({**{a: run[a] for a in axes}, "status": run["status"],
                      **score_latents(mu, labels), "dims": mu.shape[1],
                      "n_unannotated": unlabelled, "path": str(Path(path).parent)})
@@ -180,12 +241,15 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
     write_atomic(table_out, table.to_csv(index=False))
     write_atomic(pairwise_out, pairs.to_csv(index=False))
     write_atomic(baselines_out, baselines.to_csv(index=False))
+    stable = stability(latents, axes)
+    write_atomic(stability_out, stable.to_csv(index=False))
     partial = (f" Only part of the matrix is annotated: {unlabelled} of its {len(labels)} "
                f"samples have no label in the phenotype table {source} and are "
                "left out of every score (n_unannotated)." if unlabelled else "")
     write_atomic(html_out, render_html(f"Study {study}: latent space", [
         ("Scores per run", LATENT_CAPTION + BESIDE_CAPTION + partial, table),
         ("Baselines", BASELINE_CAPTION, baselines),
+        ("Stability across seeds", STABILITY_CAPTION, stable),
         ("Pairwise comparisons", LATENT_PAIRWISE_CAPTION, pairs),
     ]))
 
@@ -218,6 +282,13 @@ BASELINE_CAPTION = (
     "pca, its principal components (fit on all samples, as the encoder saw all of them; dims: "
     "how many), once for every latent width of this study's runs. Deterministic: one value "
     "each, no seeds.")
+STABILITY_CAPTION = (
+    "How alike the latent spaces of runs that differ only in seed are, per condition (every "
+    "pair of its saved runs; diverged runs left out): linear CKA of their encoder means "
+    "(Kornblith et al. 2019; 1 = the same up to rotation and scale, which a VAE's prior leaves "
+    f"free) and the overlap of their {GRAPH_NEIGHBOURS}-nearest-neighbour graphs (the share of "
+    "a sample's neighbours both runs agree on; 1 = the same neighbourhoods). Seed changes the "
+    "split, the init and the batch order together, so this is the spread a rerun gives.")
 LATENT_PAIRWISE_CAPTION = (
     "The latent scores compared between levels of each studied axis within a model, and between "
     "models (matched on the other axes), with the same tests, effect sizes and Holm correction "
