@@ -10,6 +10,8 @@ from vaebench.analysis import (
     ALPHA,
     active_units,
     baseline_scores,
+    clinical_associations,
+    clinical_scores,
     compare,
     convergence,
     divergence,
@@ -25,6 +27,7 @@ from vaebench.analysis import (
     sensitivity,
     stability,
     studied_axes,
+    survival_concordance,
 )
 from vaebench.data import make_synthetic, preprocess
 
@@ -332,3 +335,59 @@ def test_stability_pairs_the_seeds_of_each_condition():
     assert table.at["a", "n_pairs"] == 3 and table.at["b", "n_pairs"] == 1
     assert table.at["a", "cka_mean"] > 0.99 and table.at["a", "overlap_mean"] > 0.9
     assert table.at["b", "cka_mean"] < 0.1 and np.isnan(table.at["b", "cka_sd"])
+
+
+# ----- survival and clinical variables -----
+
+
+def phenotype_of(labels, time, event, **clinical):
+    return pd.DataFrame({"sample": [f"s{i}" for i in range(len(labels))], "label": labels,
+                         "sample_type": "", "survival_time": [f"{t:g}" for t in time],
+                         "survival_event": [str(int(e)) for e in event],
+                         **{k: [str(v) for v in vs] for k, vs in clinical.items()}})
+
+
+def test_survival_concordance_finds_a_planted_hazard_and_not_noise():
+    rng = np.random.default_rng(0)
+    n = 600
+    x = rng.normal(size=(n, 5))
+    time = rng.exponential(scale=np.exp(-1.0 * x[:, 0]))  # hazard rises with dimension 0
+    censor = rng.exponential(scale=2.0, size=n)
+    event, time = time <= censor, np.minimum(time, censor)
+    labels = rng.choice(["A", "B", "C"], size=n)
+    table = pd.DataFrame(clinical_scores(x, phenotype_of(labels, time, event))).set_index(
+        "measure")
+    assert table.at["c_index", "value"] > 0.65
+    assert table.at["c_index_within_type", "value"] > 0.65  # the signal is not type
+    noise = pd.DataFrame(clinical_scores(rng.normal(size=(n, 5)),
+                                         phenotype_of(labels, time, event))).set_index("measure")
+    assert abs(noise.at["c_index", "value"] - 0.5) < 0.06
+
+
+def test_type_alone_predicts_survival_pan_cancer_but_not_within_type():
+    rng = np.random.default_rng(1)
+    labels = np.repeat(["A", "B", "C"], 200)
+    scale = {"A": 0.3, "B": 1.0, "C": 3.0}
+    time = rng.exponential(scale=[scale[t] for t in labels])
+    event = np.ones(len(labels), dtype=bool)
+    one_hot = pd.get_dummies(labels).to_numpy(dtype=float)
+    rows = survival_concordance(one_hot, phenotype_of(labels, time, event))
+    by = {row["measure"]: row["value"] for row in rows}
+    assert by["c_index"] > 0.65 and by["c_index_within_type"] == pytest.approx(0.5)
+
+
+def test_the_tied_clinical_variable_is_found_and_the_untied_one_is_not():
+    rng = np.random.default_rng(2)
+    n = 400
+    x = rng.normal(size=(n, 6))
+    age = np.round(60 + 8 * x[:, 1] + rng.normal(scale=4, size=n))
+    sex = rng.choice(["FEMALE", "MALE"], size=n)
+    phenotype = phenotype_of(np.repeat(["A", "B"], n // 2), np.ones(n), np.zeros(n),
+                             age=age, gender=sex)
+    phenotype.loc[:9, "age"] = ""  # unknown ages are left out
+    rows = {row["variable"]: row for row in clinical_associations(x, phenotype)}
+    assert rows["age"]["measure"] == "spearman_rho" and rows["age"]["best_dim"] == 1
+    assert rows["age"]["value"] > 0.7 and rows["age"]["n_significant"] >= 1
+    assert rows["age"]["n_samples"] == n - 10
+    assert rows["gender"]["measure"] == "auc" and rows["gender"]["n_significant"] == 0
+    assert 0.5 <= rows["gender"]["value"] < 0.6

@@ -18,7 +18,8 @@ SCRIPTS = REPO / "workflow" / "scripts"
 PACKAGE = SCRIPTS / "vaebench"
 RULE_FILES = [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
 # import name -> distribution name, where they differ
-DISTRIBUTION = {"yaml": "pyyaml", "sklearn": "scikit-learn", "PIL": "pillow"}
+DISTRIBUTION = {"yaml": "pyyaml", "sklearn": "scikit-learn", "sksurv": "scikit-survival",
+                "PIL": "pillow"}
 # what each env runs: the training code, or everything else (no torch)
 TRAINING_CODE = [SCRIPTS / "train.py", *(PACKAGE / f"{m}.py" for m in
                                          ("config", "inits", "train")),

@@ -150,6 +150,7 @@ def test_tiny_run_produces_every_table_and_figure(finished):
             assert (workdir / "results" / study / name).stat().st_size > 0
     for name in ("tables/latent.csv", "tables/latent_pairwise.csv", "tables/latent.html",
                  "tables/latent_baselines.csv", "tables/latent_stability.csv",
+                 "tables/latent_clinical.csv",
                  "figures/init_embedding.png",
                  "figures/init_embedding.pdf"):
         assert (workdir / "results/init" / name).stat().st_size > 0
@@ -189,6 +190,15 @@ def test_tiny_run_produces_every_table_and_figure(finished):
     pca = baselines.set_index("baseline").loc["pca"]
     assert (scores["ari_pca"] == pca["ari"]).all()
     assert (scores["knn_accuracy_pca"] == pca["knn_accuracy"]).all()
+    # survival and the generator's clinical columns, for each run and each baseline
+    clinical = pd.read_csv(workdir / "results/init/tables/latent_clinical.csv")
+    assert set(clinical["source"]) == {"run", "pca", "cancer type"}
+    assert (clinical["source"] == "run").sum() == 4 * 4  # two C-indices, age, sex per run
+    measures = clinical.groupby("variable")["measure"].agg(set).to_dict()
+    assert measures == {"overall survival": {"c_index", "c_index_within_type"},
+                        "age_at_initial_pathologic_diagnosis": {"spearman_rho"},
+                        "gender": {"auc"}}
+    assert clinical["value"].between(0, 1).all()
     record = json.loads((workdir / "results/init/runs/model=infovae/init=normal/seed=2/run.json")
                         .read_text())
     assert record["config"]["model_params"]["reg_weight"] == 110.0

@@ -39,6 +39,7 @@ rule latent_scores:
         pairwise="results/{study}/tables/latent_pairwise.csv",
         baselines="results/{study}/tables/latent_baselines.csv",
         stability="results/{study}/tables/latent_stability.csv",
+        clinical="results/{study}/tables/latent_clinical.csv",
         html=report(
             "results/{study}/tables/latent.html",
             caption="../report/latent.rst",

@@ -6,5 +6,6 @@ with logged(snakemake):
     latent_scores(snakemake.input.runs, list(snakemake.input.latents), snakemake.input.samples,
                   snakemake.input.phenotype, snakemake.input.matrix, snakemake.params.axes,
                   snakemake.wildcards.study, snakemake.output.table, snakemake.output.pairwise,
-                  snakemake.output.baselines, snakemake.output.stability, snakemake.output.html,
+                  snakemake.output.baselines, snakemake.output.stability,
+                  snakemake.output.clinical, snakemake.output.html,
                   source=snakemake.params.annotations)

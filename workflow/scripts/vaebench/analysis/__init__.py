@@ -2,9 +2,18 @@
 
 Rooms: tables (aggregation into tidy tables, convergence measures, checked reading of run
 outputs), stats (tests and effect sizes between conditions, sensitivity, divergence), latent
-(downstream scores of the encoder means), render (HTML pages of the tables and captions).
+(downstream scores of the encoder means, baselines, stability), clinical (survival and clinical
+variables from a representation), render (HTML pages of the tables and captions).
 """
 
+from .clinical import (
+    CLINICAL_FIELDS,
+    clinical_associations,
+    clinical_scores,
+    concordance_counts,
+    sample_phenotype,
+    survival_concordance,
+)
 from .latent import (
     BASELINE_SCORES,
     LATENT_FIELDS,
@@ -49,11 +58,12 @@ from .tables import (
 )
 
 __all__ = [
-    "ALPHA", "BASELINE_SCORES", "CONVERGENCE_FIELDS", "LATENT_FIELDS", "LATENT_OUTCOMES",
-    "LOSS_OUTCOMES", "RUN_FIELDS", "STABILITY_FIELDS", "active_units", "aggregate",
-    "baseline_scores", "compare", "convergence", "divergence", "holm", "latent_scores",
-    "leiden_clusters", "linear_cka", "load_latent", "matched_rank_biserial", "neighbour_overlap",
-    "neighbour_sets", "ordered", "pairwise", "read_epochs", "read_records", "render_html",
-    "run_table", "sample_labels", "score_latents", "sensitivity", "stability", "studied_axes",
-    "study_statistics", "summarise", "verified",
+    "ALPHA", "BASELINE_SCORES", "CLINICAL_FIELDS", "CONVERGENCE_FIELDS", "LATENT_FIELDS",
+    "LATENT_OUTCOMES", "LOSS_OUTCOMES", "RUN_FIELDS", "STABILITY_FIELDS", "active_units",
+    "aggregate", "baseline_scores", "clinical_associations", "clinical_scores", "compare",
+    "concordance_counts", "convergence", "divergence", "holm", "latent_scores", "leiden_clusters",
+    "linear_cka", "load_latent", "matched_rank_biserial", "neighbour_overlap", "neighbour_sets",
+    "ordered", "pairwise", "read_epochs", "read_records", "render_html", "run_table",
+    "sample_labels", "sample_phenotype", "score_latents", "sensitivity", "stability",
+    "studied_axes", "study_statistics", "summarise", "survival_concordance", "verified",
 ]

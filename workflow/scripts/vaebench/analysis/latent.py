@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import DataError, load_phenotype, write_atomic
+from .clinical import CLINICAL_CAPTION, CLINICAL_FIELDS, clinical_scores, sample_phenotype
 from .render import render_html
 from .stats import LATENT_OUTCOMES, pairwise, studied_axes
 from .tables import load_latent
@@ -186,6 +187,23 @@ def stability(latents: list[tuple[dict, np.ndarray]], axes: list[str]) -> pd.Dat
     return pd.DataFrame(rows, columns=[*keys, *STABILITY_FIELDS])
 
 
+def clinical_table(latents: list[tuple[dict, np.ndarray]], matrix, phenotype: pd.DataFrame,
+                   axes: list[str], widths: list[int]) -> pd.DataFrame:
+    """clinical_scores of every run (source "run"), of the matrix's PCA at each of their
+    widths (source "pca") and of cancer type alone as one-hot columns (source "cancer type")."""
+    from sklearn.decomposition import PCA
+
+    rows = [{**values, "source": "run", **row} for values, mu in latents
+            for row in clinical_scores(mu, phenotype)]
+    matrix = np.asarray(matrix, dtype=float)
+    for k in sorted(set(widths)):
+        pca = PCA(n_components=min(k, *matrix.shape), random_state=0).fit_transform(matrix)
+        rows += [{"source": "pca", **row, "n_dims": k} for row in clinical_scores(pca, phenotype)]
+    one_hot = pd.get_dummies(phenotype["label"]).to_numpy(dtype=float)
+    rows += [{"source": "cancer type", **row} for row in clinical_scores(one_hot, phenotype)]
+    return pd.DataFrame(rows, columns=[*axes, "source", *CLINICAL_FIELDS])
+
+
 def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
     """The label (cancer type, tissue, ...) of each sample of samples.txt, in its order (""
     where unannotated), from the phenotype rule's table. Annotations that label none of the
@@ -204,12 +222,13 @@ def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
 
 def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, matrix_path,
                   axes: list[str], study: str, table_out, pairwise_out, baselines_out,
-                  stability_out, html_out, source=None) -> None:
+                  stability_out, clinical_out, html_out, source=None) -> None:
     """The latent_scores rule: latent.csv (scores per run, each beside its baselines'),
     latent_pairwise.csv (conditions compared on them, as the losses are), latent_baselines.csv
     (baseline_scores of the preprocessed matrix, PCA at every latent width of the study),
-    latent_stability.csv (`stability` over seeds) and an HTML rendering. `source`: where the
-    annotations came from (the user's file), for messages."""
+    latent_stability.csv (`stability` over seeds), latent_clinical.csv (clinical.clinical_scores
+    of every run and baseline) and an HTML rendering. `source`: where the annotations came
+    from (the user's file), for messages."""
     runs = pd.read_csv(runs_csv)
     source = source or phenotype_path
     labels = sample_labels(samples_txt, phenotype_path, source)
@@ -225,7 +244,10 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
                      **score_latents(mu, labels), "dims": mu.shape[1],
                      "n_unannotated": unlabelled, "path": str(Path(path).parent)})
     widths = [row.pop("dims") for row in rows]
-    baselines = baseline_scores(np.load(matrix_path, mmap_mode="r"), labels, widths)
+    matrix = np.load(matrix_path, mmap_mode="r")
+    baselines = baseline_scores(matrix, labels, widths)
+    clinical = clinical_table(latents, matrix, sample_phenotype(samples_txt, phenotype_path),
+                              axes, widths)
     pca = baselines[baselines["baseline"] == "pca"].set_index("dims")
     genes = baselines[baselines["baseline"] == "genes"].iloc[0]
     for row, width in zip(rows, widths):
@@ -243,6 +265,7 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
     write_atomic(baselines_out, baselines.to_csv(index=False))
     stable = stability(latents, axes)
     write_atomic(stability_out, stable.to_csv(index=False))
+    write_atomic(clinical_out, clinical.to_csv(index=False))
     partial = (f" Only part of the matrix is annotated: {unlabelled} of its {len(labels)} "
                f"samples have no label in the phenotype table {source} and are "
                "left out of every score (n_unannotated)." if unlabelled else "")
@@ -250,6 +273,7 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
         ("Scores per run", LATENT_CAPTION + BESIDE_CAPTION + partial, table),
         ("Baselines", BASELINE_CAPTION, baselines),
         ("Stability across seeds", STABILITY_CAPTION, stable),
+        ("Survival and clinical variables", CLINICAL_CAPTION, clinical),
         ("Pairwise comparisons", LATENT_PAIRWISE_CAPTION, pairs),
     ]))
 
