@@ -175,7 +175,7 @@ def test_a_deleted_run_output_comes_back(finished, deleted):
         folder.rmdir()
     assert planned_jobs(workdir, configfile) == {
         "train_latent": 1, "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1,
-        "embedding": 1, "all": 1}
+        "embedding": 1, "quality_figure": 1, "all": 1}
     if deleted != "the folder":
         return
     before = stamps(workdir)

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from vaebench.plots import curves, dots
+from vaebench.plots import curves, dots, quality
 
 
 def init_epochs(diverged_seed=None):
@@ -45,3 +45,24 @@ def test_dots_draw_diverged_runs_as_crosses_and_need_no_model_axis():
     assert len(ok.get_offsets()) == 3
     np.testing.assert_array_equal(crosses.get_offsets(), [[1, 1.0]])  # latent 8, lr 1.0
     assert panel.get_title() == "batch"
+
+
+def test_quality_counts_diverged_runs_under_their_level_and_gives_spearman_per_model():
+    rows = []
+    for model in ("vanilla", "iwae"):
+        for lr in (1e-3, 1e-1):
+            for seed in (1, 2, 3):
+                diverged = model == "iwae" and lr == 1e-1 and seed < 3
+                loss = np.nan if diverged else 0.1 * seed + lr
+                rows.append({"model": model, "lr": lr, "seed": seed,
+                             "status": "diverged" if diverged else "ok",
+                             "final_val_loss": loss, "ari": np.nan if diverged else 0.9 - loss,
+                             "ari_pca": 0.5})
+    fig = quality(pd.DataFrame(rows), ["model", "lr", "seed"], "s")
+    scatter_vanilla, scatter_iwae, boxes = fig.axes
+    # ARI falls as the loss rises: rho -1 over the 6 finished vanilla runs
+    assert scatter_vanilla.get_title() == "VanillaVAE: Spearman rho -1.00 (n = 6)"
+    assert scatter_iwae.get_title().endswith("(n = 4)")
+    assert [line.get_ydata()[0] for line in scatter_vanilla.get_lines()] == [0.5]  # PCA
+    labels = [tick.get_text() for tick in boxes.get_xticklabels()]
+    assert labels == ["0.001\n(0 diverged/failed)", "0.1\n(2 diverged/failed)"]

@@ -29,7 +29,8 @@ def test_paper_config_plans_every_published_run(tmp_path):
     # init saves the latent means of all its 200 runs: they train as train_latent.
     assert jobs == {"download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 2,
                     "train": 50 + 50 + 360, "train_latent": 200, "aggregate": 4,
-                    "figures": 4, "statistics": 4, "latent_scores": 1, "embedding": 1, "all": 1}
+                    "figures": 4, "statistics": 4, "latent_scores": 1, "embedding": 1,
+                    "quality_figure": 1, "all": 1}
 
 
 def test_slurm_profile_bundles_the_papers_into_tens_of_jobs(tmp_path):
@@ -46,7 +47,8 @@ def test_default_config_plans_all_five_studies(tmp_path):
                                                     + 4 * 2)
     assert jobs["train_latent"] == 4 * 5 * 2 + 4 * 2  # every run of init and benchmark_models
     assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 5
-    assert jobs["latent_scores"] == jobs["embedding"] == 2 and jobs["make_synthetic"] == 1
+    assert jobs["latent_scores"] == jobs["embedding"] == jobs["quality_figure"] == 2
+    assert jobs["make_synthetic"] == 1
 
 
 def test_the_default_config_trains_all_eight_models():
@@ -66,7 +68,7 @@ def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
         "download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 1,
         "train_latent": 6480,
         "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
-        "all": 1}
+        "quality_figure": 1, "all": 1}
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -151,7 +153,7 @@ def test_tiny_run_produces_every_table_and_figure(finished):
     for name in ("tables/latent.csv", "tables/latent_pairwise.csv", "tables/latent.html",
                  "tables/latent_baselines.csv", "tables/latent_stability.csv",
                  "tables/latent_clinical.csv",
-                 "figures/init_embedding.png",
+                 "figures/init_embedding.png", "figures/init_quality.png",
                  "figures/init_embedding.pdf"):
         assert (workdir / "results/init" / name).stat().st_size > 0
     assert not (workdir / "results/hparam/tables/latent.csv").exists()
@@ -222,7 +224,8 @@ def test_editing_one_base_value_reruns_exactly_that_study(finished):
     edited["studies"]["init"]["base"]["lr"] = 0.002
     jobs = planned_jobs(workdir, write_config(workdir / "edited.yaml", edited))
     assert jobs == {"train": 4, "train_latent": 4, "aggregate": 1, "figures": 1,
-                    "statistics": 1, "latent_scores": 1, "embedding": 1, "all": 1}
+                    "statistics": 1, "latent_scores": 1, "embedding": 1, "quality_figure": 1,
+                    "all": 1}
 
 
 def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finished):
@@ -231,7 +234,7 @@ def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finis
     cfg["studies"]["init"]["save_latent"] = {"seed": [2]}
     jobs = planned_jobs(workdir, write_config(workdir / "moved.yaml", cfg))
     assert jobs == {"train_latent": 4, "aggregate": 1, "figures": 1, "statistics": 1,
-                    "latent_scores": 1, "embedding": 1, "all": 1}
+                    "latent_scores": 1, "embedding": 1, "quality_figure": 1, "all": 1}
 
 
 @pytest.mark.parametrize("latent", [[4, 8], [8]])  # a value added; a value replaced

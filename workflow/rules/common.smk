@@ -392,7 +392,9 @@ def all_outputs():
         if LATENT_RUNS[study]:
             outputs.append(f"results/{study}/tables/latent.html")
             outputs += [
-                f"results/{study}/figures/{study}_embedding.{ext}" for ext in ("png", "pdf")
+                f"results/{study}/figures/{study}_{kind}.{ext}"
+                for kind in ("embedding", "quality")
+                for ext in ("png", "pdf")
             ]
     return outputs
 

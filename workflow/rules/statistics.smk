@@ -40,6 +40,7 @@ rule latent_scores:
         baselines="results/{study}/tables/latent_baselines.csv",
         stability="results/{study}/tables/latent_stability.csv",
         clinical="results/{study}/tables/latent_clinical.csv",
+        loss="results/{study}/tables/latent_loss.csv",
         html=report(
             "results/{study}/tables/latent.html",
             caption="../report/latent.rst",
@@ -89,3 +90,33 @@ rule embedding:
         annotations=study_annotations_source,
     script:
         "../scripts/embedding.py"
+
+
+rule quality_figure:
+    input:
+        latent="results/{study}/tables/latent.csv",
+        runs="results/{study}/tables/runs.csv",
+        code=PLOT_CODE,
+    output:
+        png=report(
+            "results/{study}/figures/{study}_quality.png",
+            caption="../report/quality.rst",
+            category="Figures",
+            labels={"study": "{study}", "format": "PNG (loss vs latent quality)"},
+        ),
+        pdf=report(
+            "results/{study}/figures/{study}_quality.pdf",
+            caption="../report/quality.rst",
+            category="Figures",
+            labels={"study": "{study}", "format": "PDF (loss vs latent quality)"},
+        ),
+    log:
+        "logs/quality_figure/{study}.log",
+    wildcard_constraints:
+        study=latent_studies_pattern(),
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        axes=study_axes,
+    script:
+        "../scripts/quality_figure.py"

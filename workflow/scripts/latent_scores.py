@@ -7,5 +7,5 @@ with logged(snakemake):
                   snakemake.input.phenotype, snakemake.input.matrix, snakemake.params.axes,
                   snakemake.wildcards.study, snakemake.output.table, snakemake.output.pairwise,
                   snakemake.output.baselines, snakemake.output.stability,
-                  snakemake.output.clinical, snakemake.output.html,
+                  snakemake.output.clinical, snakemake.output.loss, snakemake.output.html,
                   source=snakemake.params.annotations)

@@ -12,6 +12,10 @@
   in the save_latent selection (grid order) that finished; its encoder means of all samples
   projected on their first two principal components, one colour and marker per cancer type,
   each type's name written at its median point.
+- quality (studies that save latent means; the published benchmark's Figures 2-4): per model,
+  final validation loss against the ARI of the run's latent space (Spearman's rho in the title,
+  the PCA baseline's ARI dashed); below, per studied axis, ARI per level as box plots, with the
+  runs that diverged or failed counted under each level (they have no ARI).
 Line styles and markers differ as well as colours, so the figures read in grayscale.
 """
 
@@ -204,6 +208,64 @@ def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, 
         latents[f"{display_name(model)}\n{run_name}" + ("" if status == "ok" else f" ({status})")] \
             = load_latent(path)
     save(embedding(latents, sample_labels(samples_txt, phenotype_path, source), study), out_paths)
+
+
+def quality(table: pd.DataFrame, axes: list[str], title: str) -> plt.Figure:
+    """`table`: latent.csv with each run's final_val_loss. See the module docstring."""
+    from .analysis import studied_axes
+
+    if "model" not in table:
+        table = table.assign(model="")
+    models = list(dict.fromkeys(table["model"]))
+    compared = studied_axes(table, axes)
+    fig = plt.figure(figsize=(max(3.2 * len(models), 7), 2.9 * (1 + len(compared)) + 0.6),
+                     layout="constrained")
+    grid = fig.add_gridspec(1 + len(compared), len(models))
+    scored = table[(table["status"] == "ok") & table["ari"].notna()]
+    for c, model in enumerate(models):
+        ax = fig.add_subplot(grid[0, c])
+        part = scored[scored["model"] == model]
+        ax.scatter(part["final_val_loss"], part["ari"], s=22, color="0.25", edgecolors="k",
+                   linewidths=0.4, marker=MARKERS[c % len(MARKERS)])
+        pca = table.loc[table["model"] == model, "ari_pca"].median()
+        if np.isfinite(pca):
+            ax.axhline(pca, color="k", linestyle="--", linewidth=1, label="PCA (same width)")
+            ax.legend(fontsize=7, frameon=False)
+        rho = part["final_val_loss"].corr(part["ari"], method="spearman") if len(part) >= 3 \
+            else np.nan
+        rho_text = f"{rho:.2f}" if np.isfinite(rho) else "n/a"
+        ax.set_title(f"{display_name(model) if model else title}: Spearman rho {rho_text} "
+                     f"(n = {len(part)})", fontsize=9)
+        if (part["final_val_loss"] > 0).all() and len(part):
+            ax.set_xscale("log")
+        ax.set_xlabel("final validation loss")
+        ax.set_ylabel("ARI vs cancer type" if c == 0 else "")
+        ax.grid(alpha=0.3)
+    for r, axis in enumerate(compared, start=1):
+        ax = fig.add_subplot(grid[r, :])
+        levels = ordered(table[axis])
+        named = scored.assign(model=scored["model"].map(display_name))
+        sns.boxplot(data=named, x=axis, y="ari", hue="model" if len(models) > 1 else None,
+                    order=levels, ax=ax, color="0.8", palette="Greys" if len(models) > 1 else
+                    None, fliersize=2, linewidth=0.8)
+        lost = table[table["status"] != "ok"].groupby(axis).size()
+        ax.set_xticks(range(len(levels)), [f"{v}\n({lost.get(v, 0)} diverged/failed)"
+                                           for v in levels], fontsize=8)
+        ax.set_ylabel("ARI")
+        ax.grid(alpha=0.3, axis="y")
+        if ax.get_legend() is not None:
+            ax.legend(title="model", fontsize=7, title_fontsize=8, frameon=False,
+                      loc="upper left", bbox_to_anchor=(1, 1))
+    fig.suptitle(f"{title}: does a lower loss mean a better latent space?", fontsize=10)
+    return fig
+
+
+def quality_figure(latent_csv, runs_csv, axes: list[str], study: str, out_paths: list) -> None:
+    sns.set_theme(style="ticks", context="paper")
+    runs = pd.read_csv(runs_csv).set_index("path")
+    table = pd.read_csv(latent_csv)
+    table["final_val_loss"] = runs.loc[table["path"], "final_val_loss"].to_numpy()
+    save(quality(table, axes, study), out_paths)
 
 
 def save(fig: plt.Figure, paths: list) -> None:

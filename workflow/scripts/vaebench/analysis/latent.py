@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..data import DataError, load_phenotype, write_atomic
 from .clinical import CLINICAL_CAPTION, CLINICAL_FIELDS, clinical_scores, sample_phenotype
@@ -204,6 +205,28 @@ def clinical_table(latents: list[tuple[dict, np.ndarray]], matrix, phenotype: pd
     return pd.DataFrame(rows, columns=[*axes, "source", *CLINICAL_FIELDS])
 
 
+LOSS_QUALITY_FIELDS = ("n_runs", "n_scored", "spearman_rho", "p", "ari_median",
+                       "ari_pca_median")
+
+
+def loss_vs_quality(table: pd.DataFrame) -> pd.DataFrame:
+    """Does a lower final validation loss mean a better latent space? Per model, Spearman's rho
+    between final_val_loss and ARI over the runs of the grid that finished with both (a
+    negative rho: lower loss, higher ARI), beside the median ARI of the runs and of their PCA
+    baselines. `table`: latent.csv's rows with the runs' final_val_loss."""
+    models = table["model"] if "model" in table else pd.Series("", index=table.index)
+    rows = []
+    for model, part in table.groupby(models, sort=False):
+        ok = part[(part["status"] == "ok") & part["ari"].notna()
+                  & np.isfinite(part["final_val_loss"].astype(float))]
+        rho, p = (stats.spearmanr(ok["final_val_loss"], ok["ari"]) if len(ok) >= 3
+                  and ok["ari"].nunique() > 1 else (np.nan, np.nan))
+        rows.append({"model": model, "n_runs": len(part), "n_scored": len(ok),
+                     "spearman_rho": rho, "p": p, "ari_median": ok["ari"].median(),
+                     "ari_pca_median": part["ari_pca"].median()})
+    return pd.DataFrame(rows, columns=["model", *LOSS_QUALITY_FIELDS])
+
+
 def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
     """The label (cancer type, tissue, ...) of each sample of samples.txt, in its order (""
     where unannotated), from the phenotype rule's table. Annotations that label none of the
@@ -222,13 +245,13 @@ def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
 
 def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, matrix_path,
                   axes: list[str], study: str, table_out, pairwise_out, baselines_out,
-                  stability_out, clinical_out, html_out, source=None) -> None:
+                  stability_out, clinical_out, loss_out, html_out, source=None) -> None:
     """The latent_scores rule: latent.csv (scores per run, each beside its baselines'),
     latent_pairwise.csv (conditions compared on them, as the losses are), latent_baselines.csv
     (baseline_scores of the preprocessed matrix, PCA at every latent width of the study),
     latent_stability.csv (`stability` over seeds), latent_clinical.csv (clinical.clinical_scores
-    of every run and baseline) and an HTML rendering. `source`: where the annotations came
-    from (the user's file), for messages."""
+    of every run and baseline), latent_loss.csv (`loss_vs_quality`) and an HTML rendering.
+    `source`: where the annotations came from (the user's file), for messages."""
     runs = pd.read_csv(runs_csv)
     source = source or phenotype_path
     labels = sample_labels(samples_txt, phenotype_path, source)
@@ -266,6 +289,9 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
     stable = stability(latents, axes)
     write_atomic(stability_out, stable.to_csv(index=False))
     write_atomic(clinical_out, clinical.to_csv(index=False))
+    loss = loss_vs_quality(table.assign(
+        final_val_loss=by_folder.loc[table["path"], "final_val_loss"].to_numpy()))
+    write_atomic(loss_out, loss.to_csv(index=False))
     partial = (f" Only part of the matrix is annotated: {unlabelled} of its {len(labels)} "
                f"samples have no label in the phenotype table {source} and are "
                "left out of every score (n_unannotated)." if unlabelled else "")
@@ -274,6 +300,7 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
         ("Baselines", BASELINE_CAPTION, baselines),
         ("Stability across seeds", STABILITY_CAPTION, stable),
         ("Survival and clinical variables", CLINICAL_CAPTION, clinical),
+        ("Does a lower loss mean a better latent space?", LOSS_CAPTION, loss),
         ("Pairwise comparisons", LATENT_PAIRWISE_CAPTION, pairs),
     ]))
 
@@ -313,6 +340,12 @@ STABILITY_CAPTION = (
     f"free) and the overlap of their {GRAPH_NEIGHBOURS}-nearest-neighbour graphs (the share of "
     "a sample's neighbours both runs agree on; 1 = the same neighbourhoods). Seed changes the "
     "split, the init and the batch order together, so this is the spread a rerun gives.")
+LOSS_CAPTION = (
+    "Per model, Spearman's rho between a run's final validation loss and its ARI over the "
+    "saved runs of the grid that finished (negative: a lower loss goes with a better "
+    "clustering), with its two-sided p; the median ARI of those runs and of their PCA "
+    "baselines. The published benchmark found that the loss does not track downstream "
+    "quality; figures/<study>_quality shows the runs.")
 LATENT_PAIRWISE_CAPTION = (
     "The latent scores compared between levels of each studied axis within a model, and between "
     "models (matched on the other axes), with the same tests, effect sizes and Holm correction "
