@@ -28,6 +28,7 @@ from vaebench.analysis import (
     stability,
     studied_axes,
     survival_concordance,
+    versus_baselines,
 )
 from vaebench.data import make_synthetic, preprocess
 
@@ -391,3 +392,21 @@ def test_the_tied_clinical_variable_is_found_and_the_untied_one_is_not():
     assert rows["age"]["n_samples"] == n - 10
     assert rows["gender"]["measure"] == "auc" and rows["gender"]["n_significant"] == 0
     assert 0.5 <= rows["gender"]["value"] < 0.6
+
+
+def test_runs_are_tested_against_their_own_baselines_run_by_run():
+    rng = np.random.default_rng(6)
+    n = 8
+    table = pd.DataFrame({"model": "vanilla", "seed": range(n), "status": "ok",
+                          "knn_accuracy": 0.6 + 0.01 * rng.random(n),
+                          "knn_accuracy_pca": 0.9, "knn_accuracy_genes": 0.95,
+                          "silhouette": 0.1, "silhouette_pca": 0.1, "silhouette_genes": 0.1,
+                          "ari": 0.5 + 0.01 * rng.random(n), "ari_pca": 0.3,
+                          "ari_genes": np.nan})
+    table.loc[0, "status"] = "diverged"
+    rows = versus_baselines(table).set_index(["outcome", "level_a"])
+    knn = rows.loc[("knn_accuracy", "PCA (same width)")]
+    assert knn["n_a"] == n - 1 and knn["effect"] == -1.0 and knn["significant"]
+    assert rows.loc[("ari", "PCA (same width)"), "effect"] == 1.0
+    assert rows.loc[("silhouette", "genes"), "p"] == 1.0  # identical: no evidence
+    assert rows.loc[("ari", "genes"), "test"] == "none (n < 2)"

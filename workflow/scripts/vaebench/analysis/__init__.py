@@ -30,6 +30,7 @@ from .latent import (
     sample_labels,
     score_latents,
     stability,
+    versus_baselines,
 )
 from .render import render_html
 from .stats import (
@@ -68,5 +69,5 @@ __all__ = [
     "neighbour_overlap", "neighbour_sets", "ordered", "pairwise", "read_epochs", "read_records",
     "render_html", "run_table", "sample_labels", "sample_phenotype", "score_latents",
     "sensitivity", "stability", "studied_axes", "study_statistics", "summarise",
-    "survival_concordance", "verified",
+    "survival_concordance", "verified", "versus_baselines",
 ]

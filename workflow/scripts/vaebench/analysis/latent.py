@@ -18,7 +18,7 @@ from scipy import stats
 from ..data import DataError, load_phenotype, write_atomic
 from .clinical import CLINICAL_CAPTION, CLINICAL_FIELDS, clinical_scores, sample_phenotype
 from .render import render_html
-from .stats import LATENT_OUTCOMES, pairwise, studied_axes
+from .stats import ALPHA, LATENT_OUTCOMES, compare, holm, pairwise, studied_axes
 from .tables import load_latent
 
 KNN_NEIGHBOURS = 5
@@ -209,6 +209,29 @@ LOSS_QUALITY_FIELDS = ("n_runs", "n_scored", "spearman_rho", "p", "ari_median",
                        "ari_pca_median")
 
 
+def versus_baselines(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Each model's runs against their own baselines, on each of BASELINE_SCORES: the run's
+    score paired with its PCA's (same width) and with the genes', Wilcoxon signed-rank over the
+    finished runs (seeds, and the grid's other points), rows as `pairwise` gives them (axis
+    "baseline", level_a the baseline, level_b "runs"; effect > 0: the runs score higher), Holm
+    within one model and score."""
+    models = table["model"] if "model" in table else pd.Series("(all)", index=table.index)
+    rows = []
+    for model, part in table[table["status"] == "ok"].groupby(models, sort=False):
+        for score in BASELINE_SCORES:
+            family = []
+            for baseline, name in (("pca", "PCA (same width)"), ("genes", "genes")):
+                both = part[[score, f"{score}_{baseline}"]].dropna()
+                family.append({"model": model, "axis": "baseline", "outcome": score,
+                               "level_a": name, "level_b": "runs", "paired": True,
+                               **compare(both[f"{score}_{baseline}"], both[score], paired=True,
+                                         seed=seed)})
+            for row, p in zip(family, holm([r["p"] for r in family])):
+                row["p_holm"], row["significant"] = p, bool(p < ALPHA)
+            rows += family
+    return pd.DataFrame(rows)
+
+
 def loss_vs_quality(table: pd.DataFrame) -> pd.DataFrame:
     """Does a lower final validation loss mean a better latent space? Per model, Spearman's rho
     between final_val_loss and ARI over the runs of the grid that finished with both (a
@@ -283,6 +306,8 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
     if "model" in axes and table["model"].nunique() > 1:
         compared.append("model")
     pairs = pairwise(table, axes, compared, LATENT_OUTCOMES)
+    pairs = pd.concat([pairs, versus_baselines(table).reindex(columns=pairs.columns)],
+                      ignore_index=True)
     write_atomic(table_out, table.to_csv(index=False))
     write_atomic(pairwise_out, pairs.to_csv(index=False))
     write_atomic(baselines_out, baselines.to_csv(index=False))
@@ -347,7 +372,11 @@ LOSS_CAPTION = (
     "baselines. The published benchmark found that the loss does not track downstream "
     "quality; figures/<study>_quality shows the runs.")
 LATENT_PAIRWISE_CAPTION = (
-    "The latent scores compared between levels of each studied axis within a model, and between "
+    "Rows with axis 'baseline' compare each model's finished runs with their own baselines "
+    "(level_a: a PCA with as many components as the run's latent width, or the genes), paired "
+    "run by run, on knn_accuracy, silhouette and ARI: effect > 0 means the runs score higher "
+    "than the baseline; Holm within one model and score. The other rows: the latent scores "
+    "compared between levels of each studied axis within a model, and between "
     "models (matched on the other axes), with the same tests, effect sizes and Holm correction "
     "as the losses (statistics.html): Wilcoxon signed-rank where the runs pair one to one, else "
     "Mann-Whitney U. The smallest two-sided Wilcoxon p with n pairs is 2 / 2^n (5 pairs: "
