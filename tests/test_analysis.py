@@ -402,7 +402,8 @@ def test_runs_are_tested_against_their_own_baselines_run_by_run():
                           "knn_accuracy_pca": 0.9, "knn_accuracy_genes": 0.95,
                           "silhouette": 0.1, "silhouette_pca": 0.1, "silhouette_genes": 0.1,
                           "ari": 0.5 + 0.01 * rng.random(n), "ari_pca": 0.3,
-                          "ari_genes": np.nan})
+                          "ari_genes": np.nan, "knn_accuracy_untrained": 0.2,
+                          "silhouette_untrained": 0.0, "ari_untrained": 0.01})
     table.loc[0, "status"] = "diverged"
     rows = versus_baselines(table).set_index(["outcome", "level_a"])
     knn = rows.loc[("knn_accuracy", "PCA (same width)")]
@@ -410,3 +411,4 @@ def test_runs_are_tested_against_their_own_baselines_run_by_run():
     assert rows.loc[("ari", "PCA (same width)"), "effect"] == 1.0
     assert rows.loc[("silhouette", "genes"), "p"] == 1.0  # identical: no evidence
     assert rows.loc[("ari", "genes"), "test"] == "none (n < 2)"
+    assert rows.loc[("ari", "untrained encoder"), "effect"] == 1.0

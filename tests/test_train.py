@@ -127,8 +127,9 @@ def test_every_model_trains_with_a_falling_loss_at_its_configs_learning_rate():
 def test_the_latent_means_of_a_categorical_model_are_its_class_probabilities(data):
     from vaebench.train import fit
 
-    _, _, latent = fit(config(model="categorical", save_latent=True, epochs=2,
-                              model_params={"categorical_dim": 5}), data)
+    _, _, latents = fit(config(model="categorical", save_latent=True, epochs=2,
+                               model_params={"categorical_dim": 5}), data)
+    latent = latents["latent"]
     assert latent.shape == (300, 4 * 5)
     assert latent.reshape(300, 4, 5).sum(-1) == pytest.approx(1.0, abs=1e-5)
 
@@ -230,9 +231,17 @@ def test_save_latent_writes_the_encoder_means_of_every_sample(data, tmp_path):
     assert latent.shape == (len(data.x), SMALL["latent"]) and latent.dtype == np.float32
     assert np.isfinite(latent).all()
     # eval mode, no sampling: the same run gives the same means; without the option, none
-    _, _, again = fit(config(epochs=2, save_latent=True), data)
-    np.testing.assert_array_equal(latent, again)
-    assert fit(config(epochs=2), data)[2] is None
+    rows, _, again = fit(config(epochs=2, save_latent=True), data)
+    np.testing.assert_array_equal(latent, again["latent"])
+    without = fit(config(epochs=2), data)
+    assert without[2] is None
+    # keeping the untrained encoder's means draws no random numbers: training is unchanged
+    assert [r["val_loss"] for r in rows] == [r["val_loss"] for r in without[0]]
+    untrained = np.load(tmp_path / "run" / "latent_untrained.npy")
+    np.testing.assert_array_equal(untrained, again["latent_untrained"])
+    assert untrained.shape == latent.shape and not np.allclose(untrained, latent)
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert set(record["outputs"]) == {"metrics.csv", "latent.npy", "latent_untrained.npy"}
 
 
 def test_running_out_of_memory_is_a_failed_run_not_a_crash(data):

@@ -350,6 +350,12 @@ def study_latents(wildcards):
     ]
 
 
+def study_untrained_latents(wildcards):
+    return [
+        path.replace("/latent.npy", "/latent_untrained.npy") for path in study_latents(wildcards)
+    ]
+
+
 def study_samples(wildcards):
     return preprocessed(wildcards.study)["samples"]
 
@@ -386,7 +392,11 @@ def all_outputs():
     outputs = []
     for study in config["studies"]:
         outputs += run_files(study, "metrics.csv") + run_files(study, "run.json")
-        outputs += [f"results/{study}/runs/{run}/latent.npy" for run in LATENT_RUNS[study]]
+        outputs += [
+            f"results/{study}/runs/{run}/{name}.npy"
+            for run in LATENT_RUNS[study]
+            for name in ("latent", "latent_untrained")
+        ]
         outputs += [f"results/{study}/figures/{study}.{ext}" for ext in ("png", "pdf")]
         outputs.append(f"results/{study}/tables/statistics.html")
         if LATENT_RUNS[study]:

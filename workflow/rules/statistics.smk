@@ -30,6 +30,7 @@ rule latent_scores:
     input:
         runs="results/{study}/tables/runs.csv",
         latents=study_latents,
+        untrained=study_untrained_latents,
         samples=study_samples,
         phenotype=study_phenotype,
         matrix=study_matrix,

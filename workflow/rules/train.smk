@@ -29,12 +29,14 @@ rule train:
         "../scripts/train.py"
 
 
-# The runs a study's `save_latent` selects also keep their encoder means of all samples.
+# The runs a study's `save_latent` selects also keep their encoder means of all samples, after
+# training and as initialised (the untrained-encoder baseline; run writes it beside latent.npy).
 use rule train as train_latent with:
     output:
         metrics="results/{study}/runs/{run}/metrics.csv",
         record="results/{study}/runs/{run}/run.json",
         latent="results/{study}/runs/{run}/latent.npy",
+        untrained="results/{study}/runs/{run}/latent_untrained.npy",
     wildcard_constraints:
         study=latent_study_pattern(),
 

@@ -9,7 +9,7 @@ with logged(snakemake):
     from vaebench.train import EpochReport, run
 
     run_name = f"studies.{snakemake.wildcards.study} run {snakemake.wildcards.run}"
-    # train_latent (a run the study's save_latent selects) has a third output; train has two.
+    # train_latent (a run the study's save_latent selects) has latent outputs; train has two.
     latent = snakemake.output.get("latent")
     cfg = RunConfig.from_dict({**snakemake.params.run, "threads": snakemake.threads,
                                "save_latent": latent is not None}, source=run_name)

@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YAML mapping of RunConfig keys (model, init, seed, lr, ...)")
     p.add_argument("--data", required=True, help="a preprocessed folder (see above)")
     p.add_argument("--out-dir", required=True,
-                   help="gets metrics.csv and run.json (and latent.npy with save_latent: true)")
+                   help="gets metrics.csv and run.json (and latent.npy, latent_untrained.npy with "
+                   "save_latent: true)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("aggregate", help="tables of a study from a folder of runs")

@@ -16,7 +16,10 @@ Stopping and outcomes:
 
 With `save_latent`, the run also keeps its encoder means mu [n_samples x latent] for every sample
 of the matrix (its row order, i.e. samples.txt), computed after the last epoch with the model
-in eval mode (BatchNorm running statistics, no sampling): `run` writes them as latent.npy.
+in eval mode (BatchNorm running statistics, no sampling): `run` writes them as latent.npy; and
+the same of its encoder as initialised, before any training, as latent_untrained.npy (the
+untrained-encoder baseline of the latent scores; computing it draws no random numbers, so the
+run trains as it would without it).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from .models import build_model
 
 # What preprocessing decided, copied from its summary into every run.json.
 PREPROCESSING_CHOICES = ("top_k", "variability", "na_policy", "duplicates", "genes_sha256")
+TRAINED, UNTRAINED = "latent", "latent_untrained"  # the latent files' names (.npy)
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
 
 
@@ -202,7 +206,8 @@ def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
 
 def fit(cfg: RunConfig, data: Preprocessed,
         progress=None) -> tuple[list[dict], dict, np.ndarray | None]:
-    """train_run, plus the encoder means of all samples when cfg.save_latent (else None).
+    """train_run, plus the encoder means of all samples when cfg.save_latent (else None):
+    {TRAINED: after training, UNTRAINED: as initialised}.
     `progress`: called with each epoch's metrics row as it ends (an EpochReport)."""
     started = time.perf_counter()
     device = configure_runtime(cfg.device, cfg.threads)
@@ -255,6 +260,13 @@ def fit(cfg: RunConfig, data: Preprocessed,
         if size is not None and (size == 1 or (n and n % size == 1)):
             raise ConfigError(f"{key}={size} leaves a batch of one sample ({split}); choose "
                               f"another {key}")
+
+    latents = None
+    if cfg.save_latent:  # the untrained-encoder baseline: the same encoder, as initialised
+        x_all = data.x
+        if data.summary.get("scale_fit") == "train":
+            x_all = apply_scaler(x_all, offset, scale)
+        latents = {UNTRAINED: encode_means(model, x_all, val_batch, device)}
 
     rows: list[dict] = []
     status, stop_reason, error = "ok", f"completed {cfg.epochs} epochs", None
@@ -310,12 +322,8 @@ def fit(cfg: RunConfig, data: Preprocessed,
             stop_reason += f" for {cfg.patience} epoch(s) at epoch {epoch}"
             break
 
-    latent = None
-    if cfg.save_latent:
-        x_all = data.x
-        if data.summary.get("scale_fit") == "train":
-            x_all = apply_scaler(x_all, offset, scale)
-        latent = encode_means(model, x_all, val_batch, device)
+    if latents is not None:
+        latents[TRAINED] = encode_means(model, x_all, val_batch, device)
 
     ok_rows = [r for r in rows if math.isfinite(r["val_loss"])]
     best = min(ok_rows, key=lambda r: r["val_loss"]) if ok_rows else None
@@ -342,7 +350,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
         "versions": _versions(),
         "wall_seconds": time.perf_counter() - started,
     }
-    return rows, record, latent
+    return rows, record, latents
 
 
 def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int,
@@ -398,18 +406,19 @@ def _csv_bytes(rows: list[dict], columns: list[str]) -> bytes:
 
 
 def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path,
-                  latent: np.ndarray | None = None, latent_path=None) -> None:
-    """metrics.csv (one row per epoch, axis values as columns), latent.npy (when given) and
-    run.json, each atomically, as one set: run.json is removed first and written last, with the
-    row count and sha256 of the others (`outputs`), so a folder never holds a record beside
-    outputs it does not describe, and aggregation can tell a damaged file (analysis.verified)."""
+                  arrays: dict | None = None) -> None:
+    """metrics.csv (one row per epoch, axis values as columns), the `arrays` ({path: array},
+    as .npy: the latent means) and run.json, each atomically, as one set: run.json is removed
+    first and written last, with the row count and sha256 of the others (`outputs`), so a
+    folder never holds a record beside outputs it does not describe, and aggregation can tell a
+    damaged file (analysis.verified)."""
     columns = [*record["config"]["axes"], *METRIC_COLUMNS]
     metrics = _csv_bytes(rows, columns)
     outputs = {Path(metrics_path): metrics}
-    if latent is not None:
+    for path, array in (arrays or {}).items():
         buffer = io.BytesIO()
-        np.save(buffer, latent)
-        outputs[Path(latent_path)] = buffer.getvalue()
+        np.save(buffer, array)
+        outputs[Path(path)] = buffer.getvalue()
     Path(run_json_path).unlink(missing_ok=True)
     for path, content in outputs.items():
         write_atomic(path, content)
@@ -421,15 +430,18 @@ def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path,
 
 def run(cfg: RunConfig, data: Preprocessed, metrics_path, run_json_path,
         latent_path=None, progress=None, gpu_slot: dict | None = None) -> dict:
-    """Train and write the outputs (latent.npy too when cfg.save_latent); returns the record.
-    `gpu_slot`: the GPU slot the job holds (slots.py), recorded under device."""
+    """Train and write the outputs (with cfg.save_latent also latent.npy at `latent_path` and
+    latent_untrained.npy beside it); returns the record. `gpu_slot`: the GPU slot the job
+    holds (slots.py), recorded under device."""
     if cfg.save_latent and latent_path is None:
         raise ConfigError("save_latent is on but no latent output path was given")
     started_at = _now()
-    rows, record, latent = fit(cfg, data, progress)
+    rows, record, latents = fit(cfg, data, progress)
     # Wall-clock stamps: runs sharing a GPU show their overlap in time.
     record.update(started_at=started_at, finished_at=_now())
     if gpu_slot is not None:
         record["device"]["gpu_slot"] = gpu_slot
-    write_outputs(rows, record, metrics_path, run_json_path, latent, latent_path)
+    arrays = {Path(latent_path).with_name(f"{name}.npy"): latents[name]
+              for name in (TRAINED, UNTRAINED)} if latents is not None else None
+    write_outputs(rows, record, metrics_path, run_json_path, arrays)
     return record

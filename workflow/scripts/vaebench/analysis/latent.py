@@ -113,6 +113,9 @@ def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGH
 
 
 BASELINE_SCORES = ("knn_accuracy", "silhouette", "ari")  # shown beside each run's own
+# column suffix -> name: PCA at the run's width, the genes, the run's encoder as initialised
+BASELINES = {"pca": "PCA (same width)", "genes": "genes", "untrained": "untrained encoder"}
+UNTRAINED_FILE = "latent_untrained.npy"
 
 
 def baseline_scores(x, labels, dims, seed: int = 0) -> pd.DataFrame:
@@ -211,7 +214,8 @@ LOSS_QUALITY_FIELDS = ("n_runs", "n_scored", "spearman_rho", "p", "ari_median",
 
 def versus_baselines(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Each model's runs against their own baselines, on each of BASELINE_SCORES: the run's
-    score paired with its PCA's (same width) and with the genes', Wilcoxon signed-rank over the
+    score paired with its PCA's (same width), the genes' and its untrained encoder's (the same
+    init and seed, before training), Wilcoxon signed-rank over the
     finished runs (seeds, and the grid's other points), rows as `pairwise` gives them (axis
     "baseline", level_a the baseline, level_b "runs"; effect > 0: the runs score higher), Holm
     within one model and score."""
@@ -220,7 +224,7 @@ def versus_baselines(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     for model, part in table[table["status"] == "ok"].groupby(models, sort=False):
         for score in BASELINE_SCORES:
             family = []
-            for baseline, name in (("pca", "PCA (same width)"), ("genes", "genes")):
+            for baseline, name in BASELINES.items():
                 both = part[[score, f"{score}_{baseline}"]].dropna()
                 family.append({"model": model, "axis": "baseline", "outcome": score,
                                "level_a": name, "level_b": "runs", "paired": True,
@@ -286,8 +290,11 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
         run = by_folder.loc[str(Path(path).parent)]
         mu = load_latent(path)
         latents.append(({a: run[a] for a in axes}, mu))
+        # the same encoder as initialised (the trainer writes it beside latent.npy)
+        untrained = score_latents(load_latent(Path(path).with_name(UNTRAINED_FILE)), labels)
         rows.append({**{a: run[a] for a in axes}, "status": run["status"],
                      **score_latents(mu, labels), "dims": mu.shape[1],
+                     **{f"{score}_untrained": untrained[score] for score in BASELINE_SCORES},
                      "n_unannotated": unlabelled, "path": str(Path(path).parent)})
     widths = [row.pop("dims") for row in rows]
     matrix = np.load(matrix_path, mmap_mode="r")
@@ -299,7 +306,7 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
     for row, width in zip(rows, widths):
         for score in BASELINE_SCORES:
             row[f"{score}_pca"], row[f"{score}_genes"] = pca.at[width, score], genes[score]
-    beside = [f"{score}_{b}" for score in BASELINE_SCORES for b in ("pca", "genes")]
+    beside = [f"{score}_{b}" for score in BASELINE_SCORES for b in BASELINES]
     table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, *beside,
                                         "n_unannotated", "path"])
     compared = studied_axes(table, axes)
@@ -350,8 +357,10 @@ LATENT_CAPTION = (
 BESIDE_CAPTION = (
     " Beside each run, its baselines' scores on the same samples (latent_baselines.csv): "
     "<score>_pca, a PCA of the preprocessed matrix with as many components as the run's latent "
-    "width; <score>_genes, the matrix's genes themselves. A run below its PCA baseline has "
-    "learnt less about cancer type than a linear projection of the same size.")
+    "width; <score>_genes, the matrix's genes themselves; <score>_untrained, the run's own "
+    "encoder as initialised (same init and seed, no training). A run below its PCA baseline has "
+    "learnt less about cancer type than a linear projection of the same size; one near its "
+    "untrained encoder has learnt little at all.")
 BASELINE_CAPTION = (
     "What a VAE's latent space must beat, scored with the same protocol on the same samples: "
     "genes, the preprocessed matrix itself (its top genes, scaled as the encoder saw them); "
@@ -373,7 +382,8 @@ LOSS_CAPTION = (
     "quality; figures/<study>_quality shows the runs.")
 LATENT_PAIRWISE_CAPTION = (
     "Rows with axis 'baseline' compare each model's finished runs with their own baselines "
-    "(level_a: a PCA with as many components as the run's latent width, or the genes), paired "
+    "(level_a: a PCA with as many components as the run's latent width, the genes, or the "
+    "run's encoder before training), paired "
     "run by run, on knn_accuracy, silhouette and ARI: effect > 0 means the runs score higher "
     "than the baseline; Holm within one model and score. The other rows: the latent scores "
     "compared between levels of each studied axis within a model, and between "
