@@ -164,7 +164,8 @@ def test_a_damaged_run_output_is_never_aggregated(finished):
 
 # 4 -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("deleted", ["run.json", "metrics.csv", "latent.npy", "the folder"])
+@pytest.mark.parametrize("deleted", ["run.json", "metrics.csv", "latent.npy",
+                                     "latent_untrained.npy", "the folder"])
 def test_a_deleted_run_output_comes_back(finished, deleted):
     workdir, configfile = finished
     folder = run_dir(workdir, RUNS[1])
@@ -183,7 +184,8 @@ def test_a_deleted_run_output_comes_back(finished, deleted):
     after = stamps(workdir)
     retrained = {p for p in after if "/runs/" in p and after[p] != before.get(p)}
     assert retrained == {f"results/s/runs/{RUNS[1]}/{name}"
-                         for name in ("metrics.csv", "run.json", "latent.npy")}
+                         for name in ("metrics.csv", "run.json", "latent.npy",
+                                      "latent_untrained.npy")}
     remade = {p for p in after if "/tables/" in p or "/figures/" in p}
     assert all(after[p] > before[p] for p in remade) and len(remade) >= 10
     assert planned_jobs(workdir, configfile) == {}

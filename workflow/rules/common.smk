@@ -344,16 +344,16 @@ def study_axes(wildcards):
     return list(config["studies"][wildcards.study]["grid"])
 
 
-def study_latents(wildcards):
+def study_latents(wildcards, name="latent"):
+    """The saved latent means of a study's runs: `name` latent (after training) or
+    latent_untrained (as initialised)."""
     return [
-        f"results/{wildcards.study}/runs/{run}/latent.npy" for run in LATENT_RUNS[wildcards.study]
+        f"results/{wildcards.study}/runs/{run}/{name}.npy" for run in LATENT_RUNS[wildcards.study]
     ]
 
 
 def study_untrained_latents(wildcards):
-    return [
-        path.replace("/latent.npy", "/latent_untrained.npy") for path in study_latents(wildcards)
-    ]
+    return study_latents(wildcards, "latent_untrained")
 
 
 def study_samples(wildcards):
