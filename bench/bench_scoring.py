@@ -3,8 +3,8 @@
 One process, on a synthetic latent space of the papers' shape (11,069 samples, 33 cancer types
 with TCGA's sizes, latent 100, types planted as clusters) and the synthetic phenotype (overall
 survival, age, sex), timing each part of what `latent_scores` does per run (median of
-`--repeats`): the kNN and silhouette scores, the Leiden clusters, survival and clinical
-associations, one stability pair (CKA and the 15-NN overlap), and once per study the baselines
+`--repeats`): the kNN and silhouette scores, the Leiden clusters, the same for the run's
+untrained encoder, survival and clinical associations, one stability pair (CKA and the 15-NN overlap), and once per study the baselines
 (PCA at the run's width, the genes of a 5,000-gene matrix). The last lines project the
 scoring of config/eltager2023.yaml (6,480 runs, every one saving its latent means).
 
@@ -76,6 +76,8 @@ def main() -> None:
         "kNN accuracy + silhouette + Leiden (score_latents)":
             lambda: score_latents(mu, labels),
         "  of which Leiden clusters (15-NN graph + leidenalg)": lambda: leiden_clusters(mu),
+        "the untrained encoder's scores (score_latents again)":
+            lambda: score_latents(other, labels),
         "survival (Cox, 5-fold) + age/sex (clinical_scores)":
             lambda: clinical_scores(mu, normalised),
         "one stability pair (CKA + 15-NN overlap)":
