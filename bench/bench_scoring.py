@@ -4,8 +4,9 @@ One process, on a synthetic latent space of the papers' shape (11,069 samples, 3
 with TCGA's sizes, latent 100, types planted as clusters) and the synthetic phenotype (overall
 survival, age, sex), timing each part of what `latent_scores` does per run (median of
 `--repeats`): the kNN and silhouette scores, the Leiden clusters, the same for the run's
-untrained encoder, survival and clinical associations, one stability pair (CKA and the 15-NN overlap), and once per study the baselines
-(PCA at the run's width, the genes of a 5,000-gene matrix). The last lines project the
+untrained encoder, survival and clinical associations, one stability pair (CKA and the 15-NN
+overlap), and once per study the baselines (PCA at the run's width, the genes of a 5,000-gene
+matrix). The last lines project the
 scoring of config/eltager2023.yaml (6,480 runs, every one saving its latent means).
 
     .venv/bin/python bench/bench_scoring.py                       # ~3 min on 2 cores
