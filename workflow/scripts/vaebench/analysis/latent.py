@@ -118,18 +118,25 @@ BASELINES = {"pca": "PCA (same width)", "genes": "genes", "untrained": "untraine
 UNTRAINED_FILE = "latent_untrained.npy"
 
 
-def baseline_scores(x, labels, dims, seed: int = 0) -> pd.DataFrame:
-    """score_latents of what a VAE's latent space must beat, on the same samples with the same
-    protocol: the preprocessed matrix x [samples x genes] itself ("genes"), and its PCA with
-    each of `dims` components ("pca", fit on all samples, as the encoder saw them all; no more
-    components than the matrix has). One row per baseline: baseline, dims, the scores."""
+def pca_projections(x, dims, seed: int = 0) -> dict[int, np.ndarray]:
+    """{k: x's PCA with k components} for each of `dims` (fit on all samples, as the encoder
+    saw them all; no more components than the matrix has): fit once, scored by several."""
     from sklearn.decomposition import PCA
 
     x = np.asarray(x, dtype=float)
+    return {k: PCA(n_components=min(k, *x.shape), random_state=seed).fit_transform(x)
+            for k in sorted(set(dims))}
+
+
+def baseline_scores(x, labels, dims, seed: int = 0, pca: dict | None = None) -> pd.DataFrame:
+    """score_latents of what a VAE's latent space must beat, on the same samples with the same
+    protocol: the preprocessed matrix x [samples x genes] itself ("genes"), and its PCA with
+    each of `dims` components ("pca", `pca_projections`, or `pca` where already made). One row
+    per baseline: baseline, dims, the scores."""
+    pca = pca if pca is not None else pca_projections(x, dims, seed)
     rows = [{"baseline": "genes", "dims": x.shape[1], **score_latents(x, labels, seed=seed)}]
-    for k in sorted(set(dims)):
-        pca = PCA(n_components=min(k, *x.shape), random_state=seed).fit_transform(x)
-        rows.append({"baseline": "pca", "dims": k, **score_latents(pca, labels, seed=seed)})
+    rows += [{"baseline": "pca", "dims": k, **score_latents(pca[k], labels, seed=seed)}
+             for k in sorted(set(dims))]
     return pd.DataFrame(rows, columns=["baseline", "dims", *LATENT_FIELDS])
 
 
@@ -191,18 +198,16 @@ def stability(latents: list[tuple[dict, np.ndarray]], axes: list[str]) -> pd.Dat
     return pd.DataFrame(rows, columns=[*keys, *STABILITY_FIELDS])
 
 
-def clinical_table(latents: list[tuple[dict, np.ndarray]], matrix, phenotype: pd.DataFrame,
-                   axes: list[str], widths: list[int]) -> pd.DataFrame:
+def clinical_table(latents: list[tuple[dict, np.ndarray]], pca: dict[int, np.ndarray],
+                   phenotype: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     """clinical_scores of every run (source "run"), of the matrix's PCA at each of their
-    widths (source "pca") and of cancer type alone as one-hot columns (source "cancer type")."""
-    from sklearn.decomposition import PCA
-
+    widths (`pca`: pca_projections; source "pca") and of cancer type alone as one-hot columns
+    (source "cancer type")."""
     rows = [{**values, "source": "run", **row} for values, mu in latents
             for row in clinical_scores(mu, phenotype)]
-    matrix = np.asarray(matrix, dtype=float)
-    for k in sorted(set(widths)):
-        pca = PCA(n_components=min(k, *matrix.shape), random_state=0).fit_transform(matrix)
-        rows += [{"source": "pca", **row, "n_dims": k} for row in clinical_scores(pca, phenotype)]
+    for k, projection in pca.items():
+        rows += [{"source": "pca", **row, "n_dims": k}
+                 for row in clinical_scores(projection, phenotype)]
     one_hot = pd.get_dummies(phenotype["label"]).to_numpy(dtype=float)
     rows += [{"source": "cancer type", **row} for row in clinical_scores(one_hot, phenotype)]
     return pd.DataFrame(rows, columns=[*axes, "source", *CLINICAL_FIELDS])
@@ -298,9 +303,9 @@ def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, mat
                      "n_unannotated": unlabelled, "path": str(Path(path).parent)})
     widths = [row.pop("dims") for row in rows]
     matrix = np.load(matrix_path, mmap_mode="r")
-    baselines = baseline_scores(matrix, labels, widths)
-    clinical = clinical_table(latents, matrix, sample_phenotype(samples_txt, phenotype_path),
-                              axes, widths)
+    pca = pca_projections(matrix, widths)  # fit once: the baselines and clinical scores share it
+    baselines = baseline_scores(matrix, labels, widths, pca=pca)
+    clinical = clinical_table(latents, pca, sample_phenotype(samples_txt, phenotype_path), axes)
     pca = baselines[baselines["baseline"] == "pca"].set_index("dims")
     genes = baselines[baselines["baseline"] == "genes"].iloc[0]
     for row, width in zip(rows, widths):
