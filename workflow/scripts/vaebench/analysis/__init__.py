@@ -2,8 +2,9 @@
 
 Rooms: tables (aggregation into tidy tables, convergence measures, checked reading of run
 outputs), stats (tests and effect sizes between conditions, sensitivity, divergence), latent
-(downstream scores of the encoder means, baselines, stability), clinical (survival and clinical
-variables from a representation), render (HTML pages of the tables and captions).
+(downstream scores of one latent space and of its baselines), latent_study (a study's latent
+tables: every run beside its baselines, stability over seeds, comparisons), clinical (survival
+and clinical variables from a representation), render (HTML pages of the tables and captions).
 """
 
 from .clinical import (
@@ -17,18 +18,20 @@ from .clinical import (
 from .latent import (
     BASELINE_SCORES,
     LATENT_FIELDS,
-    LOSS_QUALITY_FIELDS,
-    STABILITY_FIELDS,
     active_units,
     baseline_scores,
-    latent_scores,
     leiden_clusters,
     linear_cka,
-    loss_vs_quality,
     neighbour_overlap,
     neighbour_sets,
     sample_labels,
     score_latents,
+)
+from .latent_study import (
+    LOSS_QUALITY_FIELDS,
+    STABILITY_FIELDS,
+    latent_scores,
+    loss_vs_quality,
     stability,
     versus_baselines,
 )
