@@ -122,13 +122,15 @@ def test_every_rule_with_an_action_names_a_conda_env():
             assert re.search(r"^\s+conda:", body, re.M), f"{path.name}: rule {name} has no conda:"
 
 
-def test_only_preprocessing_and_training_leave_the_login_node():
+def test_only_preprocessing_training_and_scoring_leave_the_login_node():
     """Every other rule is a local rule: on a cluster, tables, statistics and figures take
-    seconds and downloads need the internet (a rule left out is submitted to Slurm)."""
+    seconds and downloads need the internet (a rule left out is submitted to Slurm); scoring a
+    latent space at TCGA size takes seconds per run and minutes for the baselines."""
     block = re.search(r"^localrules:\n((?:\s+\w+,\n)+)", RULE_FILES[0].read_text(), re.M)
     local = set(re.findall(r"(\w+),", block[1]))
     rules = {name for _, name, _ in rule_blocks()} | {"train_latent"}
-    assert rules - local == {"preprocess", "train", "train_latent"}
+    assert rules - local == {"preprocess", "train", "train_latent", "score_latent",
+                             "latent_baselines"}
     assert local <= rules
 
 

@@ -28,9 +28,9 @@ def test_paper_config_plans_every_published_run(tmp_path):
     jobs = planned_jobs(tmp_path, REPO / "config" / "paper.yaml")
     # init saves the latent means of all its 200 runs: they train as train_latent.
     assert jobs == {"download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 2,
-                    "train": 50 + 50 + 360, "train_latent": 200, "aggregate": 4,
-                    "figures": 4, "statistics": 4, "latent_scores": 1, "embedding": 1,
-                    "quality_figure": 1, "all": 1}
+                    "train": 50 + 50 + 360, "train_latent": 200, "score_latent": 200,
+                    "latent_baselines": 1, "aggregate": 4, "figures": 4, "statistics": 4,
+                    "latent_scores": 1, "embedding": 1, "quality_figure": 1, "all": 1}
 
 
 def test_slurm_profile_bundles_the_papers_into_tens_of_jobs(tmp_path):
@@ -39,6 +39,8 @@ def test_slurm_profile_bundles_the_papers_into_tens_of_jobs(tmp_path):
                      str(REPO / "config" / "paper.yaml"), "--profile", str(REPO / "profiles/slurm"))
     bundles = re.findall(r"Group job train \(jobs", done.stdout + done.stderr)
     assert len(bundles) == 33
+    # and init's 200 saved runs are scored in bundles of 50: 4 Slurm jobs
+    assert len(re.findall(r"Group job score \(jobs", done.stdout + done.stderr)) == 4
 
 
 def test_default_config_plans_all_five_studies(tmp_path):
@@ -48,6 +50,7 @@ def test_default_config_plans_all_five_studies(tmp_path):
     assert jobs["train_latent"] == 4 * 5 * 2 + 4 * 2  # every run of init and benchmark_models
     assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 5
     assert jobs["latent_scores"] == jobs["embedding"] == jobs["quality_figure"] == 2
+    assert jobs["latent_baselines"] == 2 and jobs["score_latent"] == jobs["train_latent"]
     assert jobs["make_synthetic"] == 1
 
 
@@ -66,7 +69,7 @@ def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
     assert len(runs) == 6 * 6 * 6 * 5 * 3 * 2 == 6480
     assert job_counts(done.stdout + done.stderr) == {
         "download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 1,
-        "train_latent": 6480,
+        "train_latent": 6480, "score_latent": 6480, "latent_baselines": 1,
         "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
         "quality_figure": 1, "all": 1}
 
@@ -223,9 +226,9 @@ def test_editing_one_base_value_reruns_exactly_that_study(finished):
     edited = copy.deepcopy(cfg)
     edited["studies"]["init"]["base"]["lr"] = 0.002
     jobs = planned_jobs(workdir, write_config(workdir / "edited.yaml", edited))
-    assert jobs == {"train": 4, "train_latent": 4, "aggregate": 1, "figures": 1,
-                    "statistics": 1, "latent_scores": 1, "embedding": 1, "quality_figure": 1,
-                    "all": 1}
+    assert jobs == {"train": 4, "train_latent": 4, "score_latent": 4, "aggregate": 1,
+                    "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
+                    "quality_figure": 1, "all": 1}
 
 
 def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finished):
@@ -233,8 +236,10 @@ def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finis
     cfg = yaml.safe_load(configfile.read_text())
     cfg["studies"]["init"]["save_latent"] = {"seed": [2]}
     jobs = planned_jobs(workdir, write_config(workdir / "moved.yaml", cfg))
-    assert jobs == {"train_latent": 4, "aggregate": 1, "figures": 1, "statistics": 1,
-                    "latent_scores": 1, "embedding": 1, "quality_figure": 1, "all": 1}
+    # the baselines are redone: the study's saved runs are others (their widths are read)
+    assert jobs == {"train_latent": 4, "score_latent": 4, "latent_baselines": 1,
+                    "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1,
+                    "embedding": 1, "quality_figure": 1, "all": 1}
 
 
 @pytest.mark.parametrize("latent", [[4, 8], [8]])  # a value added; a value replaced

@@ -344,16 +344,18 @@ def study_axes(wildcards):
     return list(config["studies"][wildcards.study]["grid"])
 
 
-def study_latents(wildcards, name="latent"):
-    """The saved latent means of a study's runs: `name` latent (after training) or
-    latent_untrained (as initialised)."""
-    return [
-        f"results/{wildcards.study}/runs/{run}/{name}.npy" for run in LATENT_RUNS[wildcards.study]
-    ]
+def study_latents(wildcards, name="latent.npy"):
+    """A file of every saved run of a study: `name` latent.npy (the means after training), or
+    what score_latent writes beside it (scores.json, neighbours.npy)."""
+    return [f"results/{wildcards.study}/runs/{run}/{name}" for run in LATENT_RUNS[wildcards.study]]
 
 
-def study_untrained_latents(wildcards):
-    return study_latents(wildcards, "latent_untrained")
+def study_scores(wildcards):
+    return study_latents(wildcards, "scores.json")
+
+
+def study_neighbours(wildcards):
+    return study_latents(wildcards, "neighbours.npy")
 
 
 def study_samples(wildcards):
@@ -393,9 +395,9 @@ def all_outputs():
     for study in config["studies"]:
         outputs += run_files(study, "metrics.csv") + run_files(study, "run.json")
         outputs += [
-            f"results/{study}/runs/{run}/{name}.npy"
+            f"results/{study}/runs/{run}/{name}"
             for run in LATENT_RUNS[study]
-            for name in ("latent", "latent_untrained")
+            for name in ("latent.npy", "latent_untrained.npy", "scores.json", "neighbours.npy")
         ]
         outputs += [f"results/{study}/figures/{study}.{ext}" for ext in ("png", "pdf")]
         outputs.append(f"results/{study}/tables/statistics.html")

@@ -26,19 +26,75 @@ rule statistics:
         "../scripts/study_statistics.py"
 
 
-rule latent_scores:
+# Each saved run is scored in a job of its own as soon as it has trained (in parallel, on any
+# node: no GPU), the baselines once per study; the study job only gathers them into tables.
+rule score_latent:
     input:
-        runs="results/{study}/tables/runs.csv",
-        latents=study_latents,
-        untrained=study_untrained_latents,
+        latent="results/{study}/runs/{run}/latent.npy",
+        untrained="results/{study}/runs/{run}/latent_untrained.npy",
+        record="results/{study}/runs/{run}/run.json",
+        samples=study_samples,
+        phenotype=study_phenotype,
+        code=ANALYSIS_CODE,
+    output:
+        scores="results/{study}/runs/{run}/scores.json",
+        neighbours="results/{study}/runs/{run}/neighbours.npy",
+    log:
+        "logs/score_latent/{study}/{run}.log",
+    wildcard_constraints:
+        study=latent_studies_pattern(),
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        annotations=study_annotations_source,
+    script:
+        "../scripts/score_latent.py"
+
+
+rule latent_baselines:
+    input:
+        # read for their widths only: a run retrained after a config edit changes no baseline
+        latents=ancient(study_latents),
         samples=study_samples,
         phenotype=study_phenotype,
         matrix=study_matrix,
         code=ANALYSIS_CODE,
     output:
+        baselines="results/{study}/tables/latent_baselines.csv",
+        clinical="results/{study}/tables/latent_baselines_clinical.csv",
+    log:
+        "logs/latent_baselines/{study}.log",
+    wildcard_constraints:
+        study=latent_studies_pattern(),
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 4
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        annotations=study_annotations_source,
+    script:
+        "../scripts/latent_baselines.py"
+
+
+rule latent_scores:
+    input:
+        runs="results/{study}/tables/runs.csv",
+        scores=study_scores,
+        neighbours=study_neighbours,
+        latents=study_latents,
+        samples=study_samples,
+        baselines="results/{study}/tables/latent_baselines.csv",
+        baselines_clinical="results/{study}/tables/latent_baselines_clinical.csv",
+        code=ANALYSIS_CODE,
+    output:
         table="results/{study}/tables/latent.csv",
         pairwise="results/{study}/tables/latent_pairwise.csv",
-        baselines="results/{study}/tables/latent_baselines.csv",
         stability="results/{study}/tables/latent_stability.csv",
         clinical="results/{study}/tables/latent_clinical.csv",
         loss="results/{study}/tables/latent_loss.csv",

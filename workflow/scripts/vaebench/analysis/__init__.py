@@ -24,8 +24,10 @@ from .latent import (
     linear_cka,
     neighbour_overlap,
     neighbour_sets,
+    run_scores,
     sample_labels,
     score_latents,
+    silhouette,
 )
 from .latent_study import (
     LOSS_QUALITY_FIELDS,
@@ -33,6 +35,7 @@ from .latent_study import (
     latent_scores,
     loss_vs_quality,
     stability,
+    study_baselines,
     versus_baselines,
 )
 from .render import render_html
@@ -70,7 +73,8 @@ __all__ = [
     "compare", "concordance_counts", "convergence", "divergence", "holm", "latent_scores",
     "leiden_clusters", "linear_cka", "load_latent", "loss_vs_quality", "matched_rank_biserial",
     "neighbour_overlap", "neighbour_sets", "ordered", "pairwise", "read_epochs", "read_records",
-    "render_html", "run_table", "sample_labels", "sample_phenotype", "score_latents",
-    "sensitivity", "stability", "studied_axes", "study_statistics", "summarise",
+    "render_html", "run_scores", "run_table", "sample_labels", "sample_phenotype", "score_latents",
+    "sensitivity", "silhouette", "stability", "studied_axes", "study_baselines",
+    "study_statistics", "summarise",
     "survival_concordance", "verified", "versus_baselines",
 ]

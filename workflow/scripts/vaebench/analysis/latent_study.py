@@ -6,6 +6,7 @@ the loss predicts the scores, and the HTML page with the captions that say what 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +23,14 @@ from .latent import (
     GRAPH_NEIGHBOURS,
     KNN_NEIGHBOURS,
     LATENT_FIELDS,
+    LATENT_FILE,
     LEIDEN_SEED,
-    UNTRAINED_FILE,
+    NEIGHBOURS_FILE,
     baseline_scores,
     linear_cka,
     neighbour_overlap,
-    neighbour_sets,
     pca_projections,
     sample_labels,
-    score_latents,
 )
 from .render import render_html
 from .stats import ALPHA, LATENT_OUTCOMES, compare, holm, pairwise, studied_axes
@@ -40,45 +40,54 @@ STABILITY_FIELDS = ("n_runs", "n_pairs", "cka_mean", "cka_sd", "cka_min", "overl
                     "overlap_sd", "overlap_min")
 
 
-def stability(latents: list[tuple[dict, np.ndarray]], axes: list[str]) -> pd.DataFrame:
+def stability(runs: list[tuple[dict, object]], axes: list[str], load) -> pd.DataFrame:
     """How alike the latent spaces of runs that differ only in seed are: per condition (the
     other axes), linear CKA and the 15-NN overlap of every pair of its runs, mean, s.d. and
-    minimum. `latents`: (axis values as a dict, mu) of each run. Runs with a non-finite mu
-    (diverged) are left out; a condition with one run has no pair and is left out."""
+    minimum. `runs`: (axis values as a dict, key) of each run; `load(key)` -> (its mu, its
+    neighbour_sets), called only for conditions with more than one run. Runs with a non-finite
+    mu (diverged) are left out; a condition with one run has no pair and is left out."""
     keys = [a for a in axes if a != "seed"]
     groups: dict[tuple, list] = {}
-    for values, mu in latents:
-        if np.isfinite(mu).all():
-            groups.setdefault(tuple(values[a] for a in keys), []).append(mu)
+    for values, key in runs:
+        groups.setdefault(tuple(values[a] for a in keys), []).append(key)
     rows = []
-    for condition, mus in groups.items():
-        if len(mus) < 2:
+    for condition, members in groups.items():
+        loaded = [load(key) for key in members] if len(members) > 1 else []
+        loaded = [(mu, graph) for mu, graph in loaded if np.isfinite(mu).all()]
+        if len(loaded) < 2:
             continue
-        graphs = [neighbour_sets(mu) for mu in mus]
-        pairs = [(i, j) for i in range(len(mus)) for j in range(i + 1, len(mus))]
-        cka = np.array([linear_cka(mus[i], mus[j]) for i, j in pairs])
-        overlap = np.array([neighbour_overlap(graphs[i], graphs[j]) for i, j in pairs])
-        rows.append({**dict(zip(keys, condition)), "n_runs": len(mus), "n_pairs": len(pairs),
-                     "cka_mean": cka.mean(), "cka_sd": cka.std(ddof=1) if len(pairs) > 1 else
-                     np.nan, "cka_min": cka.min(), "overlap_mean": overlap.mean(),
+        pairs = [(i, j) for i in range(len(loaded)) for j in range(i + 1, len(loaded))]
+        cka = np.array([linear_cka(loaded[i][0], loaded[j][0]) for i, j in pairs])
+        overlap = np.array([neighbour_overlap(loaded[i][1], loaded[j][1]) for i, j in pairs])
+        rows.append({**dict(zip(keys, condition)), "n_runs": len(loaded),
+                     "n_pairs": len(pairs), "cka_mean": cka.mean(),
+                     "cka_sd": cka.std(ddof=1) if len(pairs) > 1 else np.nan,
+                     "cka_min": cka.min(), "overlap_mean": overlap.mean(),
                      "overlap_sd": overlap.std(ddof=1) if len(pairs) > 1 else np.nan,
                      "overlap_min": overlap.min()})
     return pd.DataFrame(rows, columns=[*keys, *STABILITY_FIELDS])
 
 
-def clinical_table(latents: list[tuple[dict, np.ndarray]], pca: dict[int, np.ndarray],
-                   phenotype: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
-    """clinical_scores of every run (source "run"), of the matrix's PCA at each of their
-    widths (`pca`: pca_projections; source "pca") and of cancer type alone as one-hot columns
-    (source "cancer type")."""
-    rows = [{**values, "source": "run", **row} for values, mu in latents
-            for row in clinical_scores(mu, phenotype)]
-    for k, projection in pca.items():
-        rows += [{"source": "pca", **row, "n_dims": k}
-                 for row in clinical_scores(projection, phenotype)]
+def study_baselines(matrix_path, samples_txt, phenotype_path, latent_paths: list,
+                    baselines_out, clinical_out, source=None) -> None:
+    """The latent_baselines rule, once per study: latent_baselines.csv (baseline_scores of
+    the preprocessed matrix: the genes, and its PCA at every latent width of the study's saved
+    runs, read from their latent.npy headers) and latent_baselines_clinical.csv (clinical_scores
+    of each PCA, source "pca", and of cancer type alone as one-hot columns, source
+    "cancer type"). Each PCA is fit once and shared by both."""
+    labels = sample_labels(samples_txt, phenotype_path, source)
+    widths = [np.load(path, mmap_mode="r").shape[1] for path in latent_paths]
+    matrix = np.load(matrix_path, mmap_mode="r")
+    pca = pca_projections(matrix, widths)
+    phenotype = sample_phenotype(samples_txt, phenotype_path)
+    rows = [{"source": "pca", **row, "n_dims": k}
+            for k, projection in pca.items() for row in clinical_scores(projection, phenotype)]
     one_hot = pd.get_dummies(phenotype["label"]).to_numpy(dtype=float)
     rows += [{"source": "cancer type", **row} for row in clinical_scores(one_hot, phenotype)]
-    return pd.DataFrame(rows, columns=[*axes, "source", *CLINICAL_FIELDS])
+    write_atomic(baselines_out, baseline_scores(matrix, labels, widths, pca=pca).to_csv(
+        index=False))
+    write_atomic(clinical_out, pd.DataFrame(rows, columns=["source", *CLINICAL_FIELDS]).to_csv(
+        index=False))
 
 
 LOSS_QUALITY_FIELDS = ("n_runs", "n_scored", "spearman_rho", "p", "ari_median",
@@ -127,61 +136,54 @@ def loss_vs_quality(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", *LOSS_QUALITY_FIELDS])
 
 
-def latent_scores(runs_csv, latent_paths: list, samples_txt, phenotype_path, matrix_path,
-                  axes: list[str], study: str, table_out, pairwise_out, baselines_out,
-                  stability_out, clinical_out, loss_out, html_out, source=None) -> None:
-    """The latent_scores rule: latent.csv (scores per run, each beside its baselines'),
-    latent_pairwise.csv (conditions compared on them, as the losses are), latent_baselines.csv
-    (baseline_scores of the preprocessed matrix, PCA at every latent width of the study),
-    latent_stability.csv (`stability` over seeds), latent_clinical.csv (clinical.clinical_scores
-    of every run and baseline), latent_loss.csv (`loss_vs_quality`) and an HTML rendering.
-    `source`: where the annotations came from (the user's file), for messages."""
-    runs = pd.read_csv(runs_csv)
-    source = source or phenotype_path
-    labels = sample_labels(samples_txt, phenotype_path, source)
-    # Samples of the matrix the phenotype table does not annotate: stated per row and above.
-    unlabelled = int((labels == "").sum())
-    by_folder = runs.set_index("path")
-    rows, latents = [], []
-    for path in latent_paths:
-        run = by_folder.loc[str(Path(path).parent)]
-        mu = load_latent(path)
-        latents.append(({a: run[a] for a in axes}, mu))
-        # the same encoder as initialised (the trainer writes it beside latent.npy)
-        untrained = score_latents(load_latent(Path(path).with_name(UNTRAINED_FILE)), labels)
-        rows.append({**{a: run[a] for a in axes}, "status": run["status"],
-                     **score_latents(mu, labels), "dims": mu.shape[1],
-                     **{f"{score}_untrained": untrained[score] for score in BASELINE_SCORES},
-                     "n_unannotated": unlabelled, "path": str(Path(path).parent)})
-    widths = [row.pop("dims") for row in rows]
-    matrix = np.load(matrix_path, mmap_mode="r")
-    pca = pca_projections(matrix, widths)  # fit once: the baselines and clinical scores share it
-    baselines = baseline_scores(matrix, labels, widths, pca=pca)
-    clinical = clinical_table(latents, pca, sample_phenotype(samples_txt, phenotype_path), axes)
+def latent_scores(runs_csv, score_paths: list, samples_txt, baselines_csv,
+                  baselines_clinical_csv, axes: list[str], study: str, table_out, pairwise_out,
+                  stability_out, clinical_out, loss_out, html_out, source) -> None:
+    """The latent_scores rule, once per study, gathering what the score_latent jobs wrote
+    (scores.json, neighbours.npy beside each run's latent.npy) and the latent_baselines job:
+    latent.csv (scores per run, each beside its baselines'), latent_pairwise.csv (conditions
+    compared on them, as the losses are, and each model against its baselines),
+    latent_stability.csv (`stability` over seeds), latent_clinical.csv (clinical_scores of
+    every run, then of the baselines), latent_loss.csv (`loss_vs_quality`) and an HTML
+    rendering of them all with latent_baselines.csv. `source`: where the annotations came from
+    (the user's file), for the caption."""
+    by_folder = pd.read_csv(runs_csv).set_index("path")
+    baselines = pd.read_csv(baselines_csv)
     pca = baselines[baselines["baseline"] == "pca"].set_index("dims")
     genes = baselines[baselines["baseline"] == "genes"].iloc[0]
-    for row, width in zip(rows, widths):
-        for score in BASELINE_SCORES:
-            row[f"{score}_pca"], row[f"{score}_genes"] = pca.at[width, score], genes[score]
+    rows, clinical, folders = [], [], []
+    for path in score_paths:
+        folder = Path(path).parent
+        run, scores = by_folder.loc[str(folder)], json.loads(Path(path).read_text())
+        values = {a: run[a] for a in axes}
+        beside = {f"{score}_{name}": source_scores[score] for score in BASELINE_SCORES
+                  for name, source_scores in (("pca", pca.loc[scores["dims"]]), ("genes", genes),
+                                              ("untrained", scores["untrained"]))}
+        rows.append({**values, "status": run["status"], **scores["latent"], **beside,
+                     "n_unannotated": scores["n_unannotated"], "path": str(folder)})
+        clinical += [{**values, "source": "run", **row} for row in scores["clinical"]]
+        folders.append((values, folder))
     beside = [f"{score}_{b}" for score in BASELINE_SCORES for b in BASELINES]
     table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, *beside,
                                         "n_unannotated", "path"])
+    clinical = pd.concat([pd.DataFrame(clinical, columns=[*axes, "source", *CLINICAL_FIELDS]),
+                          pd.read_csv(baselines_clinical_csv)], ignore_index=True)
     compared = studied_axes(table, axes)
     if "model" in axes and table["model"].nunique() > 1:
         compared.append("model")
     pairs = pairwise(table, axes, compared, LATENT_OUTCOMES)
     pairs = pd.concat([pairs, versus_baselines(table).reindex(columns=pairs.columns)],
                       ignore_index=True)
-    write_atomic(table_out, table.to_csv(index=False))
-    write_atomic(pairwise_out, pairs.to_csv(index=False))
-    write_atomic(baselines_out, baselines.to_csv(index=False))
-    stable = stability(latents, axes)
-    write_atomic(stability_out, stable.to_csv(index=False))
-    write_atomic(clinical_out, clinical.to_csv(index=False))
+    stable = stability(folders, axes, lambda folder: (
+        load_latent(folder / LATENT_FILE), np.load(folder / NEIGHBOURS_FILE)))
     loss = loss_vs_quality(table.assign(
         final_val_loss=by_folder.loc[table["path"], "final_val_loss"].to_numpy()))
-    write_atomic(loss_out, loss.to_csv(index=False))
-    partial = (f" Only part of the matrix is annotated: {unlabelled} of its {len(labels)} "
+    for out, frame in ((table_out, table), (pairwise_out, pairs), (stability_out, stable),
+                       (clinical_out, clinical), (loss_out, loss)):
+        write_atomic(out, frame.to_csv(index=False))
+    unlabelled = int(table["n_unannotated"].max()) if len(table) else 0
+    n_samples = len(Path(samples_txt).read_text().splitlines())
+    partial = (f" Only part of the matrix is annotated: {unlabelled} of its {n_samples} "
                f"samples have no label in the phenotype table {source} and are "
                "left out of every score (n_unannotated)." if unlabelled else "")
     write_atomic(html_out, render_html(f"Study {study}: latent space", [
