@@ -2,6 +2,8 @@
 where the answer is known."""
 
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,15 +24,17 @@ from vaebench.analysis import (
     neighbour_overlap,
     neighbour_sets,
     pairwise,
+    run_scores,
     run_table,
     score_latents,
     sensitivity,
+    silhouette,
     stability,
     studied_axes,
     survival_concordance,
     versus_baselines,
 )
-from vaebench.data import make_synthetic, preprocess
+from vaebench.data import DataError, make_synthetic, preprocess, sha256_bytes
 
 AXES = ["model", "init", "seed"]
 
@@ -319,6 +323,62 @@ def test_neighbour_overlap_is_one_for_the_same_space_and_low_for_an_unrelated_on
     assert neighbour_overlap(same, neighbour_sets(rotated)) == pytest.approx(1.0)
     unrelated = neighbour_sets(np.random.default_rng(4).normal(size=x.shape))
     assert neighbour_overlap(same, unrelated) < 0.1
+
+
+def test_silhouette_agrees_with_sklearn():
+    from sklearn.metrics import silhouette_score
+
+    x, labels = planted(types=4, per_type=30, width=6)
+    labels = labels.astype(object)
+    labels[:40] = "T9"  # unequal sizes
+    labels[-1] = "alone"  # a class of one scores 0
+    for points in (x, np.random.default_rng(2).normal(size=x.shape)):
+        assert silhouette(points, labels, block=7) == pytest.approx(
+            silhouette_score(points, labels.astype(str)), abs=1e-5)
+
+
+def saved_run(folder, mu, untrained, labels):
+    """A run folder as the trainer leaves it (the means, checksummed in run.json) and the
+    study's samples.txt and phenotype table beside it."""
+    folder.mkdir(parents=True)
+    outputs = {}
+    for name, array in (("latent.npy", mu), ("latent_untrained.npy", untrained)):
+        np.save(folder / name, np.asarray(array, dtype=np.float32))
+        outputs[name] = {"sha256": sha256_bytes((folder / name).read_bytes())}
+    (folder / "run.json").write_text(json.dumps({"outputs": outputs}))
+    samples = [f"s{i}" for i in range(len(mu))]
+    (folder / "samples.txt").write_text("\n".join(samples) + "\n")
+    pd.DataFrame({"sample": samples, "label": labels, "sample_type": "", "survival_time": "",
+                  "survival_event": "", "age": np.arange(len(mu)) % 70 + 20}).to_csv(
+        folder / "phenotype.tsv", sep="\t", index=False)
+    return folder
+
+
+def test_a_run_is_scored_in_a_job_of_its_own(tmp_path):
+    x, labels = planted(width=6)
+    untrained = np.random.default_rng(7).normal(size=x.shape)
+    diverged = x.copy()
+    diverged[3, 1] = np.inf
+    for name, mu in (("ok", x), ("diverged", diverged)):
+        run = saved_run(tmp_path / name, mu, untrained, labels)
+        run_scores(run / "latent.npy", run / "samples.txt", run / "phenotype.tsv",
+                   run / "scores.json", run / "neighbours.npy")
+    scores = json.loads((tmp_path / "ok/scores.json").read_text())
+    assert scores["latent"] == pytest.approx(score_latents(x, labels))
+    assert scores["latent"]["ari"] > 0.95 and scores["untrained"]["ari"] < 0.1
+    assert scores["dims"] == 6 and scores["n_unannotated"] == 0
+    assert [row["variable"] for row in scores["clinical"]][-1] == "age"
+    assert (np.load(tmp_path / "ok/neighbours.npy") == neighbour_sets(x)).all()
+    # a diverged run: NaN scores, no neighbourhoods (-1), left out of stability
+    scores = json.loads((tmp_path / "diverged/scores.json").read_text())
+    assert np.isnan(scores["latent"]["ari"]) and scores["untrained"]["ari"] < 0.1
+    assert (np.load(tmp_path / "diverged/neighbours.npy") == -1).all()
+    # the means are checked against run.json before they are scored
+    np.save(tmp_path / "ok/latent.npy", np.zeros_like(x, dtype=np.float32))
+    with pytest.raises(DataError, match="is not what its run wrote"):
+        run_scores(tmp_path / "ok/latent.npy", tmp_path / "ok/samples.txt",
+                   tmp_path / "ok/phenotype.tsv", tmp_path / "ok/scores.json",
+                   tmp_path / "ok/neighbours.npy")
 
 
 def test_stability_pairs_the_seeds_of_each_condition():

@@ -134,6 +134,30 @@ def test_the_latent_means_of_a_categorical_model_are_its_class_probabilities(dat
     assert latent.reshape(300, 4, 5).sum(-1) == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.parametrize("model,params", [("vanilla", {}), ("categorical", {"categorical_dim": 5})])
+def test_sampled_latents_are_reproducible_draws_that_leave_training_unchanged(data, model,
+                                                                               params):
+    import numpy as np
+
+    from vaebench.train import fit
+
+    settings = {"model": model, "model_params": params, "epochs": 2, "save_latent": True}
+    mean_rows, _, means = fit(config(**settings), data)
+    rows, record, drawn = fit(config(**settings, latent_kind="sample"), data)
+    assert record["config"]["latent_kind"] == "sample"
+    # the draws come from a generator of their own: the same training, to the last bit
+    assert [r["val_loss"] for r in rows] == [r["val_loss"] for r in mean_rows]
+    again = fit(config(**settings, latent_kind="sample"), data)[2]
+    for name in ("latent", "latent_untrained"):
+        np.testing.assert_array_equal(drawn[name], again[name])
+        assert drawn[name].shape == means[name].shape and np.isfinite(drawn[name]).all()
+        assert not np.allclose(drawn[name], means[name])
+    if model == "categorical":  # a relaxed one-hot draw per latent variable
+        assert drawn["latent"].reshape(300, 4, 5).sum(-1) == pytest.approx(1.0, abs=1e-5)
+    else:  # z = mu + sigma * eps: centred on the means
+        assert abs(np.mean(drawn["latent"] - means["latent"])) < 0.1
+
+
 def write_dataset(data, folder):
     folder.mkdir()
     save_preprocessed(data, *(folder / name for name in PREPROCESSED_FILES))
@@ -177,6 +201,7 @@ def test_run_json_records_settings_versions_and_device(data, tmp_path):
     ("hidden", [], "hidden=\\[\\] must be a non-empty list"),
     ("early_stopping", "yes", "early_stopping='yes' must be true or false"),
     ("val_batch_size", 0, "val_batch_size=0 must be null or a positive integer"),
+    ("latent_kind", "draw", "latent_kind='draw' is not one of mean, sample"),
     ("model_params", {"samples": 3}, "has 'samples', not an option of model 'vanilla'"),
 ])
 def test_bad_run_config_names_key_and_value(key, value, message):

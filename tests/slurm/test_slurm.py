@@ -35,6 +35,7 @@ TRAIN_RULES = ("train", "train_latent")
 # what one training run asks for, as the profile says
 RUN = yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"]["train"]
 RUN_MINUTES = eval(str(RUN["runtime"]), {"attempt": 1})  # a first attempt's time limit
+SCORE_BUNDLE = yaml.safe_load((PROFILE / "config.yaml").read_text())["group-components"]["score"]
 
 pytestmark = pytest.mark.slurm
 
@@ -121,8 +122,15 @@ def first_run(cluster, tmp_path_factory):
     started = time.monotonic()
     out = snakemake(workdir)
     print(f"first Slurm run: {time.monotonic() - started:.0f} s")
-    submitted = jobs.get("preprocess", 0) + math.ceil(runs / BUNDLE)
-    return workdir, jobs, runs, out, wait_for_sacct(workdir, since, submitted)
+    return workdir, jobs, runs, out, wait_for_sacct(workdir, since, submitted(jobs, runs))
+
+
+def submitted(jobs, runs) -> int:
+    """Slurm jobs of a plan: preprocessing, the training bundles, the scoring bundles (the
+    profile's 50 scorings each) and each study's baselines."""
+    return (jobs.get("preprocess", 0) + math.ceil(runs / BUNDLE)
+            + math.ceil(jobs.get("score_latent", 0) / SCORE_BUNDLE)
+            + jobs.get("latent_baselines", 0))
 
 
 def test_every_output_is_made(first_run):
@@ -153,11 +161,15 @@ def test_training_is_bundled_and_each_bundle_requests_one_gpu(first_run):
     assert limits.count(hhmmss(BUNDLE * RUN_MINUTES)) == runs // BUNDLE, limits
 
 
-def test_only_preprocessing_and_training_go_to_slurm(first_run):
+def test_only_preprocessing_training_and_scoring_go_to_slurm(first_run):
     _, jobs, runs, _, slurm = first_run
     others = [row for row in slurm if not is_training(row)]
-    assert len(others) == jobs["preprocess"], slurm
-    assert all(row["Comment"].startswith("rule_preprocess_") for row in others), slurm
+    kinds = [row["Comment"].split("_wildcards")[0] for row in others]
+    # the saved runs' scoring in bundles (rule_<group>_<rule>), the baselines once per study
+    assert sorted(kinds) == sorted(
+        ["rule_preprocess"] * jobs["preprocess"]
+        + ["rule_score_score_latent"] * math.ceil(jobs["score_latent"] / SCORE_BUNDLE)
+        + ["rule_latent_baselines"] * jobs["latent_baselines"]), slurm
     assert all("gres/gpu" not in row["AllocTRES"] for row in others), slurm
 
 
@@ -213,7 +225,7 @@ def test_bundles_share_one_gpu_through_shards(cluster, tmp_path_factory):
     runs = sum(jobs.get(rule, 0) for rule in TRAIN_RULES)
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
     snakemake(workdir, profile=shard_profile(workdir / "profile"))
-    slurm = wait_for_sacct(workdir, since, jobs["preprocess"] + math.ceil(runs / BUNDLE))
+    slurm = wait_for_sacct(workdir, since, submitted(jobs, runs))
     training = [row for row in slurm if is_training(row)]
     assert len(training) == math.ceil(runs / BUNDLE), slurm
     for row in training:

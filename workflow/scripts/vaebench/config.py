@@ -22,6 +22,8 @@ ACTIVATION_NAMES = ("relu", "tanh")
 # Early stopping: the studies' rule, or the benchmark's (PyTorch Lightning's EarlyStopping).
 STOPPING_RULES = ("relative_recon", "absolute_loss")
 INIT_LAYERS = ("hidden", "all")
+# What a saved latent space holds: the encoder means mu (the benchmark's), or one draw of z.
+LATENT_KINDS = ("mean", "sample")
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
 # Each model's own options (`model_params`): the allowed values of a choice, or None for a number.
@@ -149,6 +151,9 @@ class RunConfig:
     # Keep the encoder means of all samples (latent.npy). The workflow sets it for the runs a
     # study's `save_latent` selects (not a schema key: the selection decides the outputs).
     save_latent: bool = False
+    # mean: the encoder means mu, in eval mode (the benchmark's); sample: one draw of z from
+    # q(z|x) per sample, from a generator of its own seeded with `seed` (training draws the same)
+    latent_kind: str = "mean"
     axes: dict = field(default_factory=dict)  # the run's grid values, written as metric columns
 
     @classmethod
@@ -168,7 +173,7 @@ class RunConfig:
         choices = {"model": MODEL_NAMES, "init": INIT_NAMES, "init_layers": INIT_LAYERS,
                    "optimizer": OPTIMIZER_NAMES, "device": DEVICES,
                    "output": ("auto", "sigmoid", "linear"), "activation": ACTIVATION_NAMES,
-                   "stopping": STOPPING_RULES}
+                   "stopping": STOPPING_RULES, "latent_kind": LATENT_KINDS}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 bad(key, f"is not one of {', '.join(allowed)}")

@@ -18,8 +18,9 @@ With `save_latent`, the run also keeps its encoder means mu [n_samples x latent]
 of the matrix (its row order, i.e. samples.txt), computed after the last epoch with the model
 in eval mode (BatchNorm running statistics, no sampling): `run` writes them as latent.npy; and
 the same of its encoder as initialised, before any training, as latent_untrained.npy (the
-untrained-encoder baseline of the latent scores; computing it draws no random numbers, so the
-run trains as it would without it).
+untrained-encoder baseline of the latent scores; computing it draws no random numbers from
+torch's generator, so the run trains as it would without it). With latent_kind: sample both
+hold one draw of z per sample instead, from a generator of their own seeded with the run's.
 """
 
 from __future__ import annotations
@@ -266,7 +267,10 @@ def fit(cfg: RunConfig, data: Preprocessed,
         x_all = data.x
         if data.summary.get("scale_fit") == "train":
             x_all = apply_scaler(x_all, offset, scale)
-        latents = {UNTRAINED: encode_means(model, x_all, val_batch, device)}
+        # sampled z draws from a generator of its own: training's random numbers stay the same
+        draws = (torch.Generator(device=device).manual_seed(cfg.seed)
+                 if cfg.latent_kind == "sample" else None)
+        latents = {UNTRAINED: encode_means(model, x_all, val_batch, device, draws)}
 
     rows: list[dict] = []
     status, stop_reason, error = "ok", f"completed {cfg.epochs} epochs", None
@@ -323,7 +327,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
             break
 
     if latents is not None:
-        latents[TRAINED] = encode_means(model, x_all, val_batch, device)
+        latents[TRAINED] = encode_means(model, x_all, val_batch, device, draws)
 
     ok_rows = [r for r in rows if math.isfinite(r["val_loss"])]
     best = min(ok_rows, key=lambda r: r["val_loss"]) if ok_rows else None
@@ -353,10 +357,11 @@ def fit(cfg: RunConfig, data: Preprocessed,
     return rows, record, latents
 
 
-def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int,
-                 device: torch.device) -> np.ndarray:
+def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int, device: torch.device,
+                 generator: torch.Generator | None = None) -> np.ndarray:
     """The model's latent means (`embed`: mu [n x D] for most models) of the rows of x, in eval
-    mode, `batch` rows at a time. A diverged model gives non-finite means; running out of memory
+    mode, `batch` rows at a time; with a `generator`, one draw of z per row instead
+    (latent_kind: sample). A diverged model gives non-finite means; running out of memory
     gives NaN (both recorded)."""
     model.eval()
     out = np.full((len(x), model.embed_width), np.nan, dtype=np.float32)
@@ -365,7 +370,7 @@ def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int,
             for start in range(0, len(x), batch):
                 # a copy: x may be the read-only memory map of the preprocessed file
                 chunk = torch.as_tensor(np.array(x[start:start + batch]), device=device)
-                out[start:start + batch] = model.embed(chunk).float().cpu().numpy()
+                out[start:start + batch] = model.embed(chunk, generator).float().cpu().numpy()
     except RuntimeError as err:
         if not _out_of_memory(err):
             raise

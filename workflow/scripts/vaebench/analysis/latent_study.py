@@ -197,7 +197,8 @@ def latent_scores(runs_csv, score_paths: list, samples_txt, baselines_csv,
 
 
 LATENT_CAPTION = (
-    "For each run that saved its encoder means (the study's save_latent selection): how well "
+    "For each run that saved its encoder means (the study's save_latent selection; one draw "
+    "of z per sample instead where the run sets latent_kind: sample): how well "
     "the means of all samples separate cancer types. knn_accuracy: a "
     f"{KNN_NEIGHBOURS}-nearest-neighbour vote (Euclidean) in stratified {CV_FOLDS}-fold "
     "cross-validation; knn_balanced_accuracy: the same averaged per type (chance 1 / n_types); "

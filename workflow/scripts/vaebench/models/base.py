@@ -130,9 +130,14 @@ class VAE(nn.Module):
         z = self.reparameterize(mu, log_var)
         return {"recon": self.decode(z), "mu": mu, "log_var": log_var, "z": z}
 
-    def embed(self, x: Tensor) -> Tensor:
-        """x [B x G] -> the latent means kept for downstream scores, [B x D] (mu)."""
-        return self.encode(x)[0]
+    def embed(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """x [B x G] -> the latent space kept for downstream scores, [B x D]: the means mu, or
+        with a `generator` one draw of z = mu + sigma * eps from it."""
+        mu, log_var = self.encode(x)
+        if generator is None:
+            return mu
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + eps * torch.exp(0.5 * log_var)
 
     def loss(self, x: Tensor, out: dict[str, Tensor], kld_weight: float) -> dict[str, Tensor]:
         """x [B x G], the output of forward, M_N -> {"loss", "recon", "kld", ...} scalars."""

@@ -59,15 +59,24 @@ class CategoricalVAE(VAE):
         logits = self.fc_z(self.encoder(x))
         return logits if self.variant == "fork" else logits.view(len(x), self.latent, -1)
 
-    def embed(self, x):
-        return F.softmax(self.logits(x), dim=-1).flatten(1)
+    def embed(self, x, generator=None):
+        """q's class probabilities, or with a `generator` one relaxed draw of z (forward's)."""
+        logits = self.logits(x)
+        if generator is None:
+            return F.softmax(logits, dim=-1).flatten(1)
+        u = torch.rand(logits.shape, generator=generator, device=logits.device,
+                       dtype=logits.dtype)
+        return self.relaxed(logits, u).flatten(1)
+
+    def relaxed(self, logits: Tensor, u: Tensor) -> Tensor:
+        """The Gumbel-softmax draw of z from logits, given uniform noise u of their shape."""
+        gumbel = -torch.log(-torch.log(u + EPS) + EPS)
+        return F.softmax((logits + gumbel) / self.temperature, dim=-1)
 
     def forward(self, x):
         """x [B x G] -> recon [B x G], logits, z (same shape as logits)."""
         logits = self.logits(x)
-        u = torch.rand_like(logits)
-        gumbel = -torch.log(-torch.log(u + EPS) + EPS)
-        z = F.softmax((logits + gumbel) / self.temperature, dim=-1)
+        z = self.relaxed(logits, torch.rand_like(logits))
         return {"recon": self.decode(z.flatten(1)), "logits": logits, "z": z}
 
     def step_temperature(self) -> None:
