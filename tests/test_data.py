@@ -5,7 +5,11 @@ construction (the numbers are in the comments of XENA_TEXT).
 """
 
 import gzip
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -411,3 +415,15 @@ def test_read_phenotype_without_its_label_column(tmp_path):
     with pytest.raises(DataError, match="p.tsv: no label column 'cancer type abbreviation' "
                                         r"\(datasets.x.columns.label; columns: sample, disease\)"):
         read_phenotype(path, where="datasets.x.columns")
+
+
+def test_a_lazy_name_is_the_same_whichever_name_of_its_room_comes_first():
+    """vaebench.data hands its names on lazily; importing the room `preprocess` for another of
+    its names must not leave `preprocess` bound to the room instead of the function."""
+    code = ("from vaebench.data import load_preprocessed\nfrom vaebench import data\n"
+            "from vaebench.data import preprocess\n"
+            "print(callable(data.preprocess), callable(preprocess))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "PYTHONPATH": str(
+                              Path(__file__).resolve().parents[1] / "workflow" / "scripts")})
+    assert done.stdout.split() == ["True", "True"]

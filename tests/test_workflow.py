@@ -335,3 +335,26 @@ def test_epoch_lines_reach_the_log_while_the_run_trains(tmp_path):
         assert job.wait(timeout=600) == 0
     lines = [line for line in log.read_text().splitlines() if line.startswith("epoch ")]
     assert len(lines) == 150 and lines[-1].startswith("epoch 150/150: ")
+
+
+def test_sampled_and_mean_latents_are_two_levels_of_one_axis(tmp_path):
+    """latent_kind as a grid axis: both runs train the same, save different latent spaces, and
+    each is scored beside its baselines and compared with the other."""
+    cfg = yaml.safe_load(TINY.read_text())
+    study = cfg["studies"]["init"]
+    study["grid"] = {"model": ["vanilla"], "latent_kind": ["mean", "sample"], "seed": [1]}
+    study["save_latent"] = {}
+    cfg["studies"] = {"init": study}
+    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
+              str(write_config(tmp_path / "config.yaml", cfg)))
+    runs = tmp_path / "results/init/runs/model=vanilla"
+    mean, drawn = (np.load(runs / f"latent_kind={kind}/seed=1/latent.npy")
+                   for kind in ("mean", "sample"))
+    assert mean.shape == drawn.shape and not np.allclose(mean, drawn)
+    losses = pd.read_csv(tmp_path / "results/init/tables/runs.csv")["final_val_loss"]
+    assert losses.nunique() == 1  # the draws do not touch training's random numbers
+    scores = pd.read_csv(tmp_path / "results/init/tables/latent.csv")
+    assert list(scores["latent_kind"]) == ["mean", "sample"]
+    assert scores[["knn_accuracy", "ari", "ari_pca", "ari_untrained"]].notna().all().all()
+    pairs = pd.read_csv(tmp_path / "results/init/tables/latent_pairwise.csv")
+    assert "latent_kind" in set(pairs["axis"])

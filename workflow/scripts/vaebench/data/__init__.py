@@ -44,9 +44,12 @@ __all__ = sorted(_ROOM_OF)
 def __getattr__(name: str):
     if name not in _ROOM_OF:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_ROOM_OF[name]}", __name__), name)
-    globals()[name] = value  # the next lookup finds it without this function
-    return value
+    room = importlib.import_module(f".{_ROOM_OF[name]}", __name__)
+    # Every name of the room at once: importing the room `preprocess` made `preprocess` here
+    # the module, and the function of that name must replace it whichever name came first.
+    # The next lookups find them without this function.
+    globals().update({other: getattr(room, other) for other in _ROOMS[_ROOM_OF[name]]})
+    return globals()[name]
 
 
 def __dir__() -> list[str]:
