@@ -344,6 +344,7 @@ def test_sampled_and_mean_latents_are_two_levels_of_one_axis(tmp_path):
     study = cfg["studies"]["init"]
     study["grid"] = {"model": ["vanilla"], "latent_kind": ["mean", "sample"], "seed": [1]}
     study["save_latent"] = {}
+    study["figure"]["hue"] = "latent_kind"
     cfg["studies"] = {"init": study}
     snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
               str(write_config(tmp_path / "config.yaml", cfg)))
