@@ -57,12 +57,17 @@ def test_quality_counts_diverged_runs_under_their_level_and_gives_spearman_per_m
                 rows.append({"model": model, "lr": lr, "seed": seed,
                              "status": "diverged" if diverged else "ok",
                              "final_val_loss": loss, "ari": np.nan if diverged else 0.9 - loss,
-                             "ari_pca": 0.5})
+                             "ari_pca": 0.5, "ari_genes": 0.7, "ari_untrained": 0.2})
     fig = quality(pd.DataFrame(rows), ["model", "lr", "seed"], "s")
     scatter_vanilla, scatter_iwae, boxes = fig.axes
     # ARI falls as the loss rises: rho -1 over the 6 finished vanilla runs
     assert scatter_vanilla.get_title() == "VanillaVAE: Spearman rho -1.00 (n = 6)"
     assert scatter_iwae.get_title().endswith("(n = 4)")
-    assert [line.get_ydata()[0] for line in scatter_vanilla.get_lines()] == [0.5]  # PCA
+    # beside the runs: their untrained encoders (hollow), the PCA and the genes (lines)
+    trained, untrained = scatter_vanilla.collections
+    assert len(trained.get_offsets()) == len(untrained.get_offsets()) == 6
+    assert (untrained.get_offsets()[:, 1] == 0.2).all()
+    for panel in (scatter_vanilla, boxes):
+        assert [line.get_ydata()[0] for line in panel.get_lines()[-2:]] == [0.5, 0.7]
     labels = [tick.get_text() for tick in boxes.get_xticklabels()]
     assert labels == ["0.001\n(0 diverged/failed)", "0.1\n(2 diverged/failed)"]

@@ -45,7 +45,7 @@ def snakemake(workdir, *args, profile=PROFILE):
            "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
     if profile is not None:
         cmd += ["--profile", str(profile), "--slurm-init-seconds-before-status-checks", "1",
-                "--group-components", f"train={BUNDLE}"]
+                "--group-components", f"train={BUNDLE}", f"score={SCORE_BUNDLE}"]
     done = subprocess.run(["timeout", "-k", "30", str(LIMIT), *cmd], cwd=workdir,
                           capture_output=True, text=True, timeout=LIMIT + 60)
     out = done.stdout + done.stderr

@@ -13,9 +13,10 @@
   projected on their first two principal components, one colour and marker per cancer type,
   each type's name written at its median point.
 - quality (studies that save latent means; the published benchmark's Figures 2-4): per model,
-  final validation loss against the ARI of the run's latent space (Spearman's rho in the title,
-  the PCA baseline's ARI dashed); below, per studied axis, ARI per level as box plots, with the
-  runs that diverged or failed counted under each level (they have no ARI).
+  final validation loss against the ARI of the run's latent space (filled; Spearman's rho in
+  the title) and of its encoder before training (hollow), the PCA baseline's ARI dashed and the
+  genes' dotted; below, per studied axis, ARI per level as box plots with the same two lines,
+  the runs that diverged or failed counted under each level (they have no ARI).
 Line styles and markers differ as well as colours, so the figures read in grayscale.
 """
 
@@ -34,7 +35,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 
 from .analysis import ordered  # noqa: E402
 from .config import display_name  # noqa: E402
@@ -226,18 +227,22 @@ def quality(table: pd.DataFrame, axes: list[str], title: str) -> plt.Figure:
         ax = fig.add_subplot(grid[0, c])
         part = scored[scored["model"] == model]
         ax.scatter(part["final_val_loss"], part["ari"], s=22, color="0.25", edgecolors="k",
-                   linewidths=0.4, marker=MARKERS[c % len(MARKERS)])
-        pca = table.loc[table["model"] == model, "ari_pca"].median()
-        if np.isfinite(pca):
-            ax.axhline(pca, color="k", linestyle="--", linewidth=1, label="PCA (same width)")
-            ax.legend(fontsize=7, frameon=False)
+                   linewidths=0.4, marker=MARKERS[c % len(MARKERS)], label="trained")
+        # each run's own encoder before training, at the run's final loss
+        ax.scatter(part["final_val_loss"], part["ari_untrained"], s=22, facecolors="none",
+                   edgecolors="0.45", linewidths=0.8, marker=MARKERS[c % len(MARKERS)],
+                   label="untrained encoder")
+        baselines(ax, table[table["model"] == model])
+        ax.legend(fontsize=7, frameon=False)
         rho = part["final_val_loss"].corr(part["ari"], method="spearman") if len(part) >= 3 \
             else np.nan
         rho_text = f"{rho:.2f}" if np.isfinite(rho) else "n/a"
         ax.set_title(f"{display_name(model) if model else title}: Spearman rho {rho_text} "
                      f"(n = {len(part)})", fontsize=9)
-        if (part["final_val_loss"] > 0).all() and len(part):
-            ax.set_xscale("log")
+        loss = part["final_val_loss"]
+        if len(part) and (loss > 0).all() and loss.max() > 10 * loss.min():
+            ax.set_xscale("log")  # over a decade or more; within one, log ticks crowd
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("final validation loss")
         ax.set_ylabel("ARI vs cancer type" if c == 0 else "")
         ax.grid(alpha=0.3)
@@ -251,6 +256,7 @@ def quality(table: pd.DataFrame, axes: list[str], title: str) -> plt.Figure:
         lost = table[table["status"] != "ok"].groupby(axis).size()
         ax.set_xticks(range(len(levels)), [f"{v}\n({lost.get(v, 0)} diverged/failed)"
                                            for v in levels], fontsize=8)
+        baselines(ax, table)
         ax.set_ylabel("ARI")
         ax.grid(alpha=0.3, axis="y")
         if ax.get_legend() is not None:
@@ -258,6 +264,16 @@ def quality(table: pd.DataFrame, axes: list[str], title: str) -> plt.Figure:
                       loc="upper left", bbox_to_anchor=(1, 1))
     fig.suptitle(f"{title}: does a lower loss mean a better latent space?", fontsize=10)
     return fig
+
+
+def baselines(ax, runs: pd.DataFrame) -> None:
+    """The ARI of the runs' PCA (same width; the median where widths differ) and of the genes,
+    as horizontal lines."""
+    for column, style, name in (("ari_pca", "--", "PCA (same width)"), ("ari_genes", ":",
+                                                                         "genes")):
+        value = runs[column].median()
+        if np.isfinite(value):
+            ax.axhline(value, color="k", linestyle=style, linewidth=1, label=name)
 
 
 def quality_figure(latent_csv, runs_csv, axes: list[str], study: str, out_paths: list) -> None:
