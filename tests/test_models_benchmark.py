@@ -115,7 +115,8 @@ def test_betatcvae_fork_weights_reproduce_the_reference_loss(training):
     model.dataset_size = 500
     model.train(training)
     for _ in range(3):
-        parts = model.loss(x, out, kld_weight=0.3)  # M_N is not applied (weight 1)
+        # the reference's weight is 1: what a run's kld_weight null resolves to for this model
+        parts = model.loss(x, out, kld_weight=1.0)
     loss, recon, mi, tc, dwkl = reference_betatc(x, out["recon"], out["mu"], out["log_var"],
                                                  out["z"], 500, 3, training)
     for name, want in (("loss", loss), ("recon", recon), ("mi", mi), ("tc", tc),
@@ -142,7 +143,7 @@ def test_betatcvae_stratified_is_the_same_formula_with_the_published_weights():
     model = make("betatcvae")
     model.dataset_size = 500
     model.eval()
-    parts = model.loss(x, out, kld_weight=0.3)
+    parts = model.loss(x, out, kld_weight=1.0)
     log_w = mss_log_weights(B, 500, "stratified").float()
     pairs = reference_log_density(out["z"].unsqueeze(1), out["mu"].unsqueeze(0),
                                   out["log_var"].unsqueeze(0))
@@ -159,13 +160,13 @@ def test_betatcvae_anneals_the_dimension_wise_kl_over_training_steps_only():
     model.dataset_size = 100
     weights = []
     for _ in range(6):
-        parts = model.loss(x, out, 0.1)
+        parts = model.loss(x, out, 1.0)
         weights.append(((parts["loss"] - parts["recon"]) / parts["dwkl"]).item())
     assert weights == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 1.0], rel=1e-4)
     model.eval()
-    parts = model.loss(x, out, 0.1)
+    parts = model.loss(x, out, 0.5)  # a KL weight (or warm-up) scales the annealed term
     assert model.clock == 6
-    close(parts["loss"] - parts["recon"], parts["dwkl"])
+    close(parts["loss"] - parts["recon"], 0.5 * parts["dwkl"])
 
 
 def test_betatcvae_extra_head_layer_is_an_option():
@@ -216,7 +217,9 @@ def test_dipvae_fork_reproduces_the_reference_arithmetic():
     cov_diag = torch.diag(cov_z)
     cov_offdiag = cov_z - torch.diag(cov_diag)
     dip_loss = 0.1 * torch.sum(cov_offdiag**2) + 0.05 * torch.sum((cov_diag - 1) ** 2)
-    parts = make("dipvae", objective="fork").loss(x, out, kld_weight=0.3)
+    model = make("dipvae", objective="fork")
+    assert model.fixed_kld_weight == 1.0  # the trainer hands it 1 whatever the run says
+    parts = model.loss(x, out, kld_weight=model.fixed_kld_weight)
     close(parts["loss"], recons_loss + kld_loss + dip_loss)
     close(parts["recon"], recons_loss)
     close(parts["kld"], kld_loss)

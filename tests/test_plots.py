@@ -47,25 +47,32 @@ def test_dots_draw_diverged_runs_as_crosses_and_need_no_model_axis():
     assert panel.get_title() == "batch"
 
 
-def test_quality_counts_diverged_runs_under_their_level_and_gives_spearman_per_model():
+def test_quality_counts_diverged_and_collapsed_runs_and_gives_spearman_per_model():
     rows = []
     for model in ("vanilla", "iwae"):
         for lr in (1e-3, 1e-1):
             for seed in (1, 2, 3):
                 diverged = model == "iwae" and lr == 1e-1 and seed < 3
                 loss = np.nan if diverged else 0.1 * seed + lr
+                collapsed = None if diverged else bool(model == "vanilla" and lr == 1e-1)
                 rows.append({"model": model, "lr": lr, "seed": seed,
                              "status": "diverged" if diverged else "ok",
                              "final_val_loss": loss, "ari": np.nan if diverged else 0.9 - loss,
-                             "ari_pca": 0.5, "ari_genes": 0.7, "ari_untrained": 0.2})
+                             "ari_pca": 0.5, "ari_genes": 0.7, "ari_untrained": 0.2,
+                             "collapsed": collapsed, "kl_pressure": 104.0})
     fig = quality(pd.DataFrame(rows), ["model", "lr", "seed"], "s")
     scatter_vanilla, scatter_iwae, boxes = fig.axes
     # ARI falls as the loss rises: rho -1 over the 6 finished vanilla runs
-    assert scatter_vanilla.get_title() == "VanillaVAE: Spearman rho -1.00 (n = 6)"
-    assert scatter_iwae.get_title().endswith("(n = 4)")
-    # beside the runs: their untrained encoders (hollow), the PCA and the genes (lines)
-    trained, untrained = scatter_vanilla.collections
+    assert scatter_vanilla.get_title() == ("VanillaVAE: Spearman rho -1.00 (n = 6)\n"
+                                           "3 of 6 runs collapsed")
+    assert scatter_iwae.get_title().endswith("(n = 4)\n0 of 4 runs collapsed")
+    assert "3 of 10 runs collapsed" in fig.get_suptitle()
+    assert "pressure is ~104" in fig.get_suptitle().replace("\n", " ")
+    # beside the runs: their untrained encoders (hollow), the collapsed ones crossed, the PCA
+    # and the genes (lines)
+    trained, untrained, crossed = scatter_vanilla.collections
     assert len(trained.get_offsets()) == len(untrained.get_offsets()) == 6
+    assert len(crossed.get_offsets()) == 3
     assert (untrained.get_offsets()[:, 1] == 0.2).all()
     for panel in (scatter_vanilla, boxes):
         assert [line.get_ydata()[0] for line in panel.get_lines()[-2:]] == [0.5, 0.7]

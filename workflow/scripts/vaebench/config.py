@@ -25,6 +25,16 @@ INIT_LAYERS = ("hidden", "all")
 # What a saved latent space holds: the encoder means mu (the benchmark's), or one draw of z.
 LATENT_KINDS = ("mean", "sample")
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop")
+# How the reconstruction error is reduced: the studies' mean over batch and genes, or the ELBO's
+# sum over genes averaged over the batch (models/base.py; README "Why the studies' latent spaces
+# collapse").
+RECONSTRUCTIONS = ("mean", "sum")
+# Collapse (README): a run is collapsed when no latent unit is active (the variance over the
+# validation samples of its mean exceeds ACTIVE_VARIANCE, Burda et al. 2016), or when its KL
+# per sample, summed over units, is below KL_FLOOR nats (the code tells the decoder almost
+# nothing about a sample).
+ACTIVE_VARIANCE = 0.01
+KL_FLOOR = 0.1
 DEVICES = ("auto", "cpu", "cuda")
 # Each model's own options (`model_params`): the allowed values of a choice, or None for a number.
 # They are the keyword arguments of the model classes (tests/test_config.py checks it).
@@ -137,6 +147,10 @@ class RunConfig:
     # "per_split": batch_size / n of the split the batch comes from (the benchmark's fork);
     # a number: that weight (1: the textbook ELBO at the models' reductions).
     kld_weight: float | str | None = None
+    # mean (the studies) | sum (the ELBO's); None: the model's reference (models.base), mean for
+    # all but BetaTCVAE. With sum, kld_weight None is 1: each model's published objective.
+    reconstruction: str | None = None
+    kl_warmup: int = 0  # epochs over which the KL term's weight rises linearly from 0 (0: off)
     epochs: int = 50  # the maximum when early_stopping is on
     early_stopping: bool = False
     # relative_recon (the studies): validation reconstruction, min_delta relative;
@@ -181,7 +195,8 @@ class RunConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 bad(key, "must be a number (YAML reads 1e-3 as text: write 1.0e-3)")
-        for key in ("seed", "latent", "batch_size", "epochs", "patience", "min_epochs"):
+        for key in ("seed", "latent", "batch_size", "epochs", "patience", "min_epochs",
+                    "kl_warmup"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int):
                 bad(key, "must be an integer")
@@ -196,6 +211,11 @@ class RunConfig:
                 bad(key, "must be at least 1")
         if self.weight_decay < 0:
             bad("weight_decay", "must be >= 0")
+        if self.kl_warmup < 0:
+            bad("kl_warmup", "must be 0 (off) or a number of epochs")
+        if self.reconstruction not in (None, *RECONSTRUCTIONS):
+            bad("reconstruction", f"is not one of {', '.join(RECONSTRUCTIONS)} (or null: the "
+                "model's reference)")
         if not self.hidden or not all(isinstance(h, int) and h > 0 for h in self.hidden):
             bad("hidden", "must be a non-empty list of positive integers")
         for key in ("save_latent", "early_stopping", "drop_last"):
@@ -232,6 +252,10 @@ class RunConfig:
                 bad("model_params", f"has {key}={value!r}; choose one of {', '.join(allowed)}")
             if allowed is None and (isinstance(value, bool) or not isinstance(value, int | float)):
                 bad("model_params", f"has {key}={value!r}, which must be a number")
+        if (self.model == "dipvae" and self.model_params.get("objective") == "fork"
+                and self.reconstruction == "mean"):
+            bad("reconstruction", "cannot apply to dipvae's objective fork, whose reductions are "
+                "its own (sums over batch and genes): drop it or use objective kumar")
 
 
 # ----- a study's runs: the grid expanded (the workflow's run table; `vaebench summary`) -----

@@ -16,13 +16,16 @@
   final validation loss against the ARI of the run's latent space (filled; Spearman's rho in
   the title) and of its encoder before training (hollow), the PCA baseline's ARI dashed and the
   genes' dotted; below, per studied axis, ARI per level as box plots with the same two lines,
-  the runs that diverged or failed counted under each level (they have no ARI).
+  the runs that diverged or failed counted under each level (they have no ARI). Collapsed runs
+  (analysis.collapse_counts) are crossed, counted per model in the panel title, and the figure
+  says in one line why they collapsed and what to try.
 Line styles and markers differ as well as colours, so the figures read in grayscale.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -211,10 +214,13 @@ def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, 
     save(embedding(latents, sample_labels(samples_txt, phenotype_path, source), study), out_paths)
 
 
-def quality(table: pd.DataFrame, axes: list[str], title: str) -> plt.Figure:
-    """`table`: latent.csv with each run's final_val_loss. See the module docstring."""
-    from .analysis import studied_axes
+def quality(table: pd.DataFrame, axes: list[str], title: str,
+            runs: pd.DataFrame | None = None) -> plt.Figure:
+    """`table`: latent.csv with each run's final_val_loss; `runs`: runs.csv, whose collapsed
+    runs are counted (default: the table's). See the module docstring."""
+    from .analysis import collapse_advice, collapse_counts, studied_axes
 
+    counts = collapse_counts(table if runs is None else runs)
     if "model" not in table:
         table = table.assign(model="")
     models = list(dict.fromkeys(table["model"]))
@@ -233,12 +239,18 @@ def quality(table: pd.DataFrame, axes: list[str], title: str) -> plt.Figure:
                    edgecolors="0.45", linewidths=0.8, marker=MARKERS[c % len(MARKERS)],
                    label="untrained encoder")
         baselines(ax, table[table["model"] == model])
+        collapsed = part[part["collapsed"].astype(str) == "True"]
+        if len(collapsed):
+            ax.scatter(collapsed["final_val_loss"], collapsed["ari"], s=40, marker="x",
+                       color="k", linewidths=0.9, label="collapsed")
         ax.legend(fontsize=7, frameon=False)
         rho = part["final_val_loss"].corr(part["ari"], method="spearman") if len(part) >= 3 \
             else np.nan
         rho_text = f"{rho:.2f}" if np.isfinite(rho) else "n/a"
+        count = counts[counts["model"] == (model or "all")]
         ax.set_title(f"{display_name(model) if model else title}: Spearman rho {rho_text} "
-                     f"(n = {len(part)})", fontsize=9)
+                     f"(n = {len(part)})\n{int(count['n_collapsed'].sum())} of "
+                     f"{int(count['n_judged'].sum())} runs collapsed", fontsize=9)
         loss = part["final_val_loss"]
         if len(part) and (loss > 0).all() and loss.max() > 10 * loss.min():
             ax.set_xscale("log")  # over a decade or more; within one, log ticks crowd
@@ -262,7 +274,9 @@ def quality(table: pd.DataFrame, axes: list[str], title: str) -> plt.Figure:
         if ax.get_legend() is not None:
             ax.legend(title="model", fontsize=7, title_fontsize=8, frameon=False,
                       loc="upper left", bbox_to_anchor=(1, 1))
-    fig.suptitle(f"{title}: does a lower loss mean a better latent space?", fontsize=10)
+    advice = "\n".join(textwrap.wrap(collapse_advice(counts), 40 * len(models) + 60))
+    fig.suptitle(f"{title}: does a lower loss mean a better latent space?\n{advice}",
+                 fontsize=9)
     return fig
 
 
@@ -281,7 +295,7 @@ def quality_figure(latent_csv, runs_csv, axes: list[str], study: str, out_paths:
     runs = pd.read_csv(runs_csv).set_index("path")
     table = pd.read_csv(latent_csv)
     table["final_val_loss"] = runs.loc[table["path"], "final_val_loss"].to_numpy()
-    save(quality(table, axes, study), out_paths)
+    save(quality(table, axes, study, runs.reset_index()), out_paths)
 
 
 def save(fig: plt.Figure, paths: list) -> None:

@@ -8,6 +8,9 @@ with diverged or failed runs says how many. The models' objectives differ in sca
 MMD, BetaTCVAE's terms), so a study with several models ranks its conditions within each model,
 as the statistics compare them.
 
+Below them, how many runs collapsed (no active latent unit, or almost no KL), per model, with
+why and what to try (analysis.collapse_advice).
+
 Statuses come from each run's run.json, as the aggregate rule reads them. A run without one is
 "failed" if its training log exists (the job started and ended without a record: see the log)
 and "missing" if not (not run yet).
@@ -21,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import axis_value, study_runs
+from .analysis.tables import collapse_advice, collapse_counts, usage_fields
+from .config import RunConfig, axis_value, study_runs
 
 STATUSES = ("ok", "diverged", "failed", "missing")
 
@@ -31,10 +35,14 @@ def run_statuses(study: str, runs: dict[str, dict], results: Path, logs: Path) -
     rows = []
     for path, settings in runs.items():
         record_path = results / study / "runs" / path / "run.json"
-        row = {**settings["axes"], "status": "missing", "final_val_loss": np.nan, "run": path}
+        row = {**settings["axes"], "status": "missing", "final_val_loss": np.nan, "run": path,
+               "model": settings.get("model", RunConfig.model), "collapsed": None,
+               "kl_pressure": np.nan}
         if record_path.is_file():
             record = json.loads(record_path.read_text())
-            row.update(status=record["status"], final_val_loss=record["final_val_loss"])
+            usage = usage_fields(record)
+            row.update(status=record["status"], final_val_loss=record["final_val_loss"],
+                       collapsed=usage["collapsed"], kl_pressure=usage["kl_pressure"])
         elif (logs / "train" / study / f"{path}.log").is_file():
             row["status"] = "failed"
         rows.append(row)
@@ -87,7 +95,16 @@ def study_summary(study: str, spec: dict, runs: dict[str, dict], results: Path, 
     if len(unscored):
         lines.append(f"  no finished run in {len(unscored)} condition(s), e.g. "
                      f"{_name(unscored.index[0], by)}")
-    return lines
+    return lines + _collapse_lines(table)
+
+
+def _collapse_lines(table: pd.DataFrame) -> list[str]:
+    counts = collapse_counts(table)
+    if not counts["n_judged"].sum():
+        return []
+    per_model = ", ".join(f"{row.model} {row.n_collapsed} of {row.n_judged}"
+                          for row in counts.itertuples())
+    return [f"  collapsed runs: {per_model}", f"  {collapse_advice(counts)}"]
 
 
 def _best_and_worst(scored: pd.DataFrame, by: list[str], top: int) -> list[str]:

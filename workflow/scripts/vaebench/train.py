@@ -21,6 +21,15 @@ the same of its encoder as initialised, before any training, as latent_untrained
 untrained-encoder baseline of the latent scores; computing it draws no random numbers from
 torch's generator, so the run trains as it would without it). With latent_kind: sample both
 hold one draw of z per sample instead, from a generator of their own seeded with the run's.
+
+The KL weight w: `kld_weight` null is M_N = batch / n_train with reconstruction "mean" (the
+studies), 1 with "sum" (each model's published objective); a model may fix it (DIPVAE's fork).
+With `kl_warmup: E` the training steps' weight rises linearly, w t / (E n) at the t-th step
+(n steps per epoch), reaching w at the end of epoch E (Bowman et al. 2016); validation always
+uses the full weight, so its curve compares across epochs, and early stopping waits for the
+warm-up to end. Every run records its KL pressure (base.kl_pressure) and, after training, how
+it uses its latent units on the validation set (`latent_usage`): the KL of each unit, how many
+are active, and whether the run collapsed (config.ACTIVE_VARIANCE, config.KL_FLOOR).
 """
 
 from __future__ import annotations
@@ -42,7 +51,14 @@ import numpy as np
 import torch
 
 from . import __version__
-from .config import LOSS_PARTS, METRIC_COLUMNS, ConfigError, RunConfig
+from .config import (
+    ACTIVE_VARIANCE,
+    KL_FLOOR,
+    LOSS_PARTS,
+    METRIC_COLUMNS,
+    ConfigError,
+    RunConfig,
+)
 from .data import (
     Preprocessed,
     apply_scaler,
@@ -52,7 +68,7 @@ from .data import (
     write_atomic,
 )
 from .inits import apply_init
-from .models import build_model
+from .models import build_model, kl_pressure
 
 # What preprocessing decided, copied from its summary into every run.json.
 PREPROCESSING_CHOICES = ("top_k", "variability", "na_policy", "duplicates", "genes_sha256")
@@ -233,7 +249,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
     if output == "auto":  # sigmoid only where the data live in [0, 1]
         output = "sigmoid" if scaling == "minmax" else "linear"
     model = build_model(cfg.model, n_genes, cfg.latent, cfg.hidden, output, cfg.model_params,
-                        cfg.activation)
+                        cfg.activation, cfg.reconstruction)
     init_touched = apply_init(model, cfg.init, cfg.init_layers)
     model.to(device)
     # Fused Adam: the same update in one kernel per step instead of a few per parameter.
@@ -242,13 +258,11 @@ def fit(cfg: RunConfig, data: Preprocessed,
                                           weight_decay=cfg.weight_decay, **fused)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.scheduler_gamma)
     grad_clip = model.default_grad_clip if cfg.grad_clip == "auto" else cfg.grad_clip
-    # M_N (models.md §1.6, §8.1): batch / n_train, also for validation, unless the run says else.
-    kld_weight = val_kld_weight = cfg.batch_size / n_train
-    if cfg.kld_weight == "per_split":
-        val_kld_weight = cfg.batch_size / len(x_val)
-    elif cfg.kld_weight is not None:
-        kld_weight = val_kld_weight = float(cfg.kld_weight)
+    kld_weight, val_kld_weight = resolve_kld_weight(cfg, model, n_train, len(x_val))
     n_batches = n_train // cfg.batch_size if cfg.drop_last else math.ceil(n_train / cfg.batch_size)
+    warmup_steps = cfg.kl_warmup * n_batches
+    # early stopping (and the convergence epoch) wait for the KL weight to reach its value
+    min_epochs = max(cfg.min_epochs, cfg.kl_warmup)
     val_batch = cfg.val_batch_size or len(x_val)
     # BatchNorm (training) and InfoVAE's B(B-1) cannot take a batch of one sample. The message
     # names the setting the user chose: without val_batch_size, that is val_fraction.
@@ -284,7 +298,10 @@ def fit(cfg: RunConfig, data: Preprocessed,
             train_sums = None
             for b in range(n_batches):
                 x = x_train[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]]
-                parts = model.loss(x, model(x), kld_weight)
+                step = (epoch - 1) * n_batches + b + 1
+                weight = kld_weight * min(step / warmup_steps, 1.0) if warmup_steps \
+                    else kld_weight
+                parts = model.loss(x, model(x), weight)
                 optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()
                 if grad_clip:
@@ -319,7 +336,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
             break
         if cfg.early_stopping and converged_at(_stopping_curve(cfg, rows), cfg.min_delta,
                                                cfg.patience, cfg.stopping,
-                                               cfg.min_epochs) == epoch:
+                                               min_epochs) == epoch:
             stop_reason = (f"validation reconstruction improved < {cfg.min_delta:.0%}"
                            if cfg.stopping == "relative_recon" else
                            f"validation loss improved by <= {cfg.min_delta}")
@@ -328,6 +345,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
 
     if latents is not None:
         latents[TRAINED] = encode_means(model, x_all, val_batch, device, draws)
+    usage = latent_usage(model, x_val, val_batch) if status != "failed" else None
 
     ok_rows = [r for r in rows if math.isfinite(r["val_loss"])]
     best = min(ok_rows, key=lambda r: r["val_loss"]) if ok_rows else None
@@ -340,11 +358,14 @@ def fit(cfg: RunConfig, data: Preprocessed,
         "best_val_loss": best["val_loss"] if best else None,
         "final_val_loss": rows[-1]["val_loss"] if rows else None,
         "convergence_epoch": converged_at(_stopping_curve(cfg, ok_rows), cfg.min_delta,
-                                          cfg.patience, cfg.stopping, cfg.min_epochs),
+                                          cfg.patience, cfg.stopping, min_epochs),
         "divergence_epoch": rows[-1]["epoch"] if status == "diverged" else None,
+        "latent_usage": usage,
         "config": dataclasses.asdict(cfg),
         "resolved": {"output": output, "grad_clip": grad_clip, "kld_weight": kld_weight,
-                     "val_kld_weight": val_kld_weight,
+                     "val_kld_weight": val_kld_weight, "reconstruction": model.reconstruction,
+                     "kl_pressure": kl_pressure(kld_weight, model.reconstruction, n_genes),
+                     "kl_warmup_steps": warmup_steps,
                      "init_layers_touched": init_touched, "n_batches_per_epoch": n_batches,
                      "val_batch_size": val_batch},
         "data": {"n_train": n_train, "n_val": len(x_val), "n_genes": n_genes,
@@ -355,6 +376,45 @@ def fit(cfg: RunConfig, data: Preprocessed,
         "wall_seconds": time.perf_counter() - started,
     }
     return rows, record, latents
+
+
+def resolve_kld_weight(cfg: RunConfig, model, n_train: int, n_val: int) -> tuple[float, float]:
+    """(training, validation) KL weight of a run (module docstring). M_N is batch / n_train,
+    also in validation (models.md §1.6, §8.1); "per_split" divides by the validation set's size
+    there (the benchmark's fork)."""
+    m_n = cfg.batch_size / n_train
+    if model.fixed_kld_weight is not None:
+        return model.fixed_kld_weight, model.fixed_kld_weight
+    if cfg.kld_weight is None:
+        weight = m_n if model.reconstruction == "mean" else 1.0
+        return weight, weight
+    if cfg.kld_weight == "per_split":
+        return m_n, cfg.batch_size / n_val
+    return float(cfg.kld_weight), float(cfg.kld_weight)
+
+
+def latent_usage(model: torch.nn.Module, x: torch.Tensor, batch: int) -> dict:
+    """How the trained model uses its latent units on the validation samples x (eval mode):
+    kl_per_dim, the mean KL of each unit from its prior [U]; kl_per_sample, their sum;
+    active_units, the units whose mean varies over the samples by more than ACTIVE_VARIANCE
+    (for a categorical unit, its class probabilities' variances summed); collapsed, no active
+    unit or kl_per_sample below KL_FLOOR (None where the model is not finite: diverged)."""
+    model.eval()
+    kls, means = [], []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch):
+            kl, mean = model.latent_units(x[start:start + batch])
+            kls.append(kl.double())
+            means.append(mean.double())
+    kl, mean = torch.cat(kls), torch.cat(means)
+    per_dim = kl.mean(0)
+    activity = mean.var(0, unbiased=False).sum(-1)
+    finite = bool(torch.isfinite(per_dim).all() and torch.isfinite(activity).all())
+    active = int((activity > ACTIVE_VARIANCE).sum()) if finite else None
+    per_sample = float(per_dim.sum())
+    return {"kl_per_dim": [float(v) for v in per_dim], "kl_per_sample": per_sample,
+            "active_units": active, "n_units": len(per_dim),
+            "collapsed": (active == 0 or per_sample < KL_FLOOR) if finite else None}
 
 
 def encode_means(model: torch.nn.Module, x: np.ndarray, batch: int, device: torch.device,

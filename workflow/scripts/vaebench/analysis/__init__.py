@@ -56,7 +56,10 @@ from .stats import (
 from .tables import (
     CONVERGENCE_FIELDS,
     RUN_FIELDS,
+    USAGE_FIELDS,
     aggregate,
+    collapse_advice,
+    collapse_counts,
     convergence,
     load_latent,
     read_epochs,
@@ -69,7 +72,7 @@ from .tables import (
 __all__ = [
     "ALPHA", "BASELINE_SCORES", "CLINICAL_FIELDS", "CONVERGENCE_FIELDS", "LATENT_FIELDS",
     "LATENT_OUTCOMES", "LOSS_OUTCOMES", "LOSS_QUALITY_FIELDS", "RUN_FIELDS", "STABILITY_FIELDS",
-    "active_units", "aggregate", "baseline_scores", "clinical_associations", "clinical_scores",
+    "USAGE_FIELDS", "active_units", "aggregate", "collapse_advice", "collapse_counts", "baseline_scores", "clinical_associations", "clinical_scores",
     "compare", "concordance_counts", "convergence", "divergence", "holm", "latent_scores",
     "leiden_clusters", "linear_cka", "load_latent", "loss_vs_quality", "matched_rank_biserial",
     "neighbour_overlap", "neighbour_sets", "ordered", "pairwise", "read_epochs", "read_records",

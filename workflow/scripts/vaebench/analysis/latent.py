@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import ACTIVE_VARIANCE  # Burda et al. 2016: active if Var over samples > 0.01
 from ..data import DataError, atomic_path, load_phenotype, write_atomic
 from .clinical import clinical_scores, sample_phenotype
 from .tables import load_latent
@@ -22,15 +23,17 @@ KNN_NEIGHBOURS = 5
 CV_FOLDS = 5
 GRAPH_NEIGHBOURS = 15  # the benchmark's kNN graph for Leiden (reference/eltager2023.md 5.1)
 LEIDEN_SEED = 42  # the benchmark's
-ACTIVE_VARIANCE = 0.01  # Burda et al. 2016: a unit is active if Var over samples of mu > 0.01
 LATENT_FIELDS = ("n_samples", "n_types", "knn_accuracy", "knn_balanced_accuracy",
                  "majority_baseline", "silhouette", "ari", "nmi", "n_clusters", "active_units")
 
 
-def active_units(mu, threshold: float = ACTIVE_VARIANCE) -> int:
-    """Latent dimensions in use: those whose mean mu varies over the samples, Var > threshold
-    (Burda et al. 2016). A collapsed dimension (posterior = prior for every sample) has ~0."""
-    return int((np.var(np.asarray(mu, dtype=float), axis=0) > threshold).sum())
+def active_units(mu, threshold: float = ACTIVE_VARIANCE, unit_width: int = 1) -> int:
+    """Latent units in use: those whose mean varies over the samples, Var > threshold (Burda
+    et al. 2016). A collapsed unit (posterior = prior for every sample) has ~0. A unit is
+    `unit_width` consecutive columns of mu, whose variances add up: 1 for a Gaussian dimension,
+    the classes of one variable for a categorical latent (its means are class probabilities)."""
+    variance = np.var(np.asarray(mu, dtype=float), axis=0)
+    return int((variance.reshape(-1, unit_width).sum(axis=1) > threshold).sum())
 
 
 def nearest_neighbours(x, k: int) -> np.ndarray:
@@ -97,7 +100,7 @@ def silhouette(x, labels, block: int = 1024) -> float:
 
 
 def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGHBOURS,
-                  seed: int = 0, nearest: np.ndarray | None = None) -> dict:
+                  seed: int = 0, nearest: np.ndarray | None = None, unit_width: int = 1) -> dict:
     """How well a latent space (one row per sample) separates the classes in `labels`.
 
     Classes with fewer than `folds` samples are left out (stratified cross-validation needs one
@@ -111,7 +114,8 @@ def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGH
     - ari, nmi: agreement of the clusters `leiden_clusters` finds in all samples (no labels
       used) with the classes, on the labelled samples: adjusted Rand index (0: chance, 1: the
       same partition) and normalised mutual information (arithmetic mean); n_clusters: how many;
-    - active_units: latent dimensions in use over all samples (`active_units`);
+    - active_units: latent units in use over all samples (`active_units`; `unit_width` columns
+      a unit);
     - n_samples, n_types: what was scored. All NaN if mu has a non-finite value (a diverged run).
     `nearest`: mu's `nearest_neighbours` where already found (for the Leiden graph).
     """
@@ -144,7 +148,8 @@ def score_latents(mu, labels, folds: int = CV_FOLDS, neighbours: int = KNN_NEIGH
     truth, found = labels[labelled].astype(str).to_numpy(), clusters[labelled]
     scores.update(ari=float(adjusted_rand_score(truth, found)),
                   nmi=float(normalized_mutual_info_score(truth, found)),
-                  n_clusters=len(set(clusters)), active_units=active_units(mu))
+                  n_clusters=len(set(clusters)),
+                  active_units=active_units(mu, unit_width=unit_width))
     return scores
 
 
@@ -243,8 +248,11 @@ def run_scores(latent_path, samples_txt, phenotype_path, scores_out, neighbours_
     untrained = load_latent(Path(latent_path).with_name(UNTRAINED_FILE))
     nearest = (nearest_neighbours(mu, GRAPH_NEIGHBOURS + 1) if np.isfinite(mu).all()
                else np.full((len(mu), GRAPH_NEIGHBOURS + 1), -1))
-    scores = {"latent": score_latents(mu, labels, nearest=nearest),
-              "untrained": score_latents(untrained, labels),
+    record = json.loads(Path(latent_path).with_name("run.json").read_text())
+    units = (record.get("latent_usage") or {}).get("n_units") or mu.shape[1]
+    width = mu.shape[1] // units  # a categorical variable's classes; 1 for a Gaussian
+    scores = {"latent": score_latents(mu, labels, nearest=nearest, unit_width=width),
+              "untrained": score_latents(untrained, labels, unit_width=width),
               "clinical": clinical_scores(mu, sample_phenotype(samples_txt, phenotype_path)),
               "dims": mu.shape[1], "n_unannotated": int((labels == "").sum())}
     neighbours = neighbour_sets(mu, nearest=nearest) if nearest.min() >= 0 else nearest[:, 1:]

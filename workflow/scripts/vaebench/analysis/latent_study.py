@@ -34,7 +34,10 @@ from .latent import (
 )
 from .render import render_html
 from .stats import ALPHA, LATENT_OUTCOMES, compare, holm, pairwise, studied_axes
-from .tables import load_latent
+from .tables import collapse_advice, collapse_counts, load_latent
+
+# How each run used its latent space, from its run.json (train.latent_usage), beside its scores
+KL_COLUMNS = ("kl_pressure", "kl_per_sample", "kl_per_dim", "collapsed")
 
 STABILITY_FIELDS = ("n_runs", "n_pairs", "cka_mean", "cka_sd", "cka_min", "overlap_mean",
                     "overlap_sd", "overlap_min")
@@ -159,12 +162,16 @@ def latent_scores(runs_csv, score_paths: list, samples_txt, baselines_csv,
         beside = {f"{score}_{name}": source_scores[score] for score in BASELINE_SCORES
                   for name, source_scores in (("pca", pca.loc[scores["dims"]]), ("genes", genes),
                                               ("untrained", scores["untrained"]))}
-        rows.append({**values, "status": run["status"], **scores["latent"], **beside,
-                     "n_unannotated": scores["n_unannotated"], "path": str(folder)})
+        usage = json.loads((folder / "run.json").read_text()).get("latent_usage") or {}
+        rows.append({**values, "status": run["status"], **scores["latent"],
+                     **{key: run.get(key) for key in ("kl_pressure", "kl_per_sample",
+                                                      "collapsed")},
+                     "kl_per_dim": " ".join(f"{v:.3g}" for v in usage.get("kl_per_dim", [])),
+                     **beside, "n_unannotated": scores["n_unannotated"], "path": str(folder)})
         clinical += [{**values, "source": "run", **row} for row in scores["clinical"]]
         folders.append((values, folder))
     beside = [f"{score}_{b}" for score in BASELINE_SCORES for b in BASELINES]
-    table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, *beside,
+    table = pd.DataFrame(rows, columns=[*axes, "status", *LATENT_FIELDS, *KL_COLUMNS, *beside,
                                         "n_unannotated", "path"])
     clinical = pd.concat([pd.DataFrame(clinical, columns=[*axes, "source", *CLINICAL_FIELDS]),
                           pd.read_csv(baselines_clinical_csv)], ignore_index=True)
@@ -186,8 +193,10 @@ def latent_scores(runs_csv, score_paths: list, samples_txt, baselines_csv,
     partial = (f" Only part of the matrix is annotated: {unlabelled} of its {n_samples} "
                f"samples have no label in the phenotype table {source} and are "
                "left out of every score (n_unannotated)." if unlabelled else "")
+    collapsed = collapse_counts(by_folder)
     write_atomic(html_out, render_html(f"Study {study}: latent space", [
-        ("Scores per run", LATENT_CAPTION + BESIDE_CAPTION + partial, table),
+        ("Collapsed runs", collapse_advice(collapsed) + ". " + COLLAPSE_CAPTION, collapsed),
+        ("Scores per run", LATENT_CAPTION + KL_CAPTION + BESIDE_CAPTION + partial, table),
         ("Baselines", BASELINE_CAPTION, baselines),
         ("Stability across seeds", STABILITY_CAPTION, stable),
         ("Survival and clinical variables", CLINICAL_CAPTION, clinical),
@@ -214,6 +223,18 @@ LATENT_CAPTION = (
     "al. 2016); fewer than the latent size means posterior collapse in the rest. The encoder "
     "saw these samples in training (80% of them) without their labels: the scores describe the "
     "geometry of the latent space, not a classifier's performance on new patients.")
+KL_CAPTION = (
+    " kl_pressure: the weight on the KL per unit of summed squared error (kld_weight x genes "
+    "with reconstruction mean, kld_weight with sum; 1 is the ELBO's balance); kl_per_dim: "
+    "each latent unit's mean KL from its prior on the validation samples after training "
+    "(nats); kl_per_sample: their sum; collapsed: no unit active on the validation samples, "
+    "or kl_per_sample below the floor (the Collapsed runs table).")
+COLLAPSE_CAPTION = (
+    "Per model, over every run of the study (saved or not): how many were judged (finished "
+    "with a finite model), how many collapsed, and the median KL pressure of the collapsed "
+    "runs and of the others. The studies' arithmetic (reconstruction mean, KL weight M_N) "
+    "weighs the KL about genes x M_N times the ELBO's (README, \"Why the studies' latent "
+    "spaces collapse\").")
 BESIDE_CAPTION = (
     " Beside each run, its baselines' scores on the same samples (latent_baselines.csv): "
     "<score>_pca, a PCA of the preprocessed matrix with as many components as the run's latent "

@@ -2,7 +2,7 @@
 
 - epochs: every epoch of every run, the run's axis values as columns (a concat of metrics.csv).
 - runs: one row per run: status, stop reason, final and best validation loss, the studies'
-  convergence epoch, and our convergence measures (`convergence`: plateau, plateau epoch, area
+  convergence epoch, its KL pressure and collapse (USAGE_FIELDS), and our convergence measures (`convergence`: plateau, plateau epoch, area
   under the validation-loss curve).
 - summary: per condition (all axes but `seed`) and epoch, mean, s.d. and count over seeds.
 Every run output read is checked against the checksums of its run.json (`verified`).
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import ACTIVE_VARIANCE, KL_FLOOR
 from ..data import DataError, sha256_bytes, write_atomic
 
 SUMMARISED = ("val_loss", "val_recon", "train_loss", "train_recon")
@@ -26,11 +27,61 @@ PLATEAU_TOLERANCE = 0.01  # plateau_epoch: the first epoch within 1% of that pla
 CONVERGENCE_FIELDS = ("plateau_val_loss", "plateau_epoch", "auc_val_loss", "mean_val_loss")
 RUN_FIELDS = ("status", "stop_reason", "epochs_run", "best_epoch", "best_val_loss",
               "final_val_loss", "convergence_epoch", "divergence_epoch", "wall_seconds")
+# How a run uses its latent space (run.json: resolved, latent_usage; train.latent_usage):
+# reconstruction and KL pressure as resolved, and on the validation set after training, the
+# KL per sample, the active units and whether it collapsed (empty for an older run.json).
+USAGE_FIELDS = ("reconstruction", "kl_pressure", "kl_per_sample", "val_active_units",
+                "collapsed")
+
+
+def usage_fields(record: dict) -> dict:
+    """A run's USAGE_FIELDS from its record (None where the record lacks them)."""
+    resolved, usage = record.get("resolved", {}), record.get("latent_usage") or {}
+    return {"reconstruction": resolved.get("reconstruction"),
+            "kl_pressure": resolved.get("kl_pressure"),
+            "kl_per_sample": usage.get("kl_per_sample"),
+            "val_active_units": usage.get("active_units"), "collapsed": usage.get("collapsed")}
 
 
 def read_records(record_paths: list) -> dict[Path, dict]:
     """{run.json path: its record}."""
     return {Path(p): json.loads(Path(p).read_text()) for p in record_paths}
+
+
+def collapse_counts(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per model (one row "all" where runs has no model column): runs, runs judged (finished
+    or stopped early with a finite model: `collapsed` known), collapsed, and the median KL
+    pressure of the collapsed runs and of the others."""
+    runs = runs.assign(model=runs["model"] if "model" in runs else "all")
+    rows = []
+    for model, part in runs.groupby("model", sort=False):
+        judged = part[part["collapsed"].notna()]
+        collapsed = judged["collapsed"].astype(bool)
+        pressure = pd.to_numeric(judged["kl_pressure"], errors="coerce")
+        rows.append({"model": model, "n_runs": len(part), "n_judged": len(judged),
+                     "n_collapsed": int(collapsed.sum()),
+                     "kl_pressure_collapsed": pressure[collapsed].median(),
+                     "kl_pressure_others": pressure[~collapsed].median()})
+    return pd.DataFrame(rows, columns=["model", "n_runs", "n_judged", "n_collapsed",
+                                       "kl_pressure_collapsed", "kl_pressure_others"])
+
+
+COLLAPSE_DEFINITION = (
+    "collapsed: no latent unit active on the validation set after training (variance of its "
+    f"mean over the samples > {ACTIVE_VARIANCE}), or a KL from the prior below {KL_FLOOR} nats "
+    "per sample")
+
+
+def collapse_advice(counts: pd.DataFrame) -> str:
+    """One line: how many runs collapsed, why (their KL pressure) and what to try."""
+    collapsed, judged = int(counts["n_collapsed"].sum()), int(counts["n_judged"].sum())
+    if not collapsed:
+        return f"no run collapsed ({judged} judged; {COLLAPSE_DEFINITION})"
+    pressure = counts.loc[counts["n_collapsed"] > 0, "kl_pressure_collapsed"].median()
+    return (f"{collapsed} of {judged} runs collapsed ({COLLAPSE_DEFINITION}). Why: their KL "
+            f"pressure is ~{pressure:.3g} (the KL weighs that much per unit of summed squared "
+            "error; the ELBO's is 1). Try reconstruction: sum, a lower kld_weight, or "
+            "kl_warmup")
 
 
 def verified(path, record: dict) -> bytes:
@@ -74,7 +125,8 @@ def run_table(records: dict[Path, dict], epochs: pd.DataFrame, axes: list[str]) 
     rows = []
     for path, record in records.items():
         rows.append({**record["config"]["axes"], **{k: record[k] for k in RUN_FIELDS},
-                     "device": record["device"]["type"], "path": str(path.parent)})
+                     **usage_fields(record), "device": record["device"]["type"],
+                     "path": str(path.parent)})
     runs = pd.DataFrame(rows)
     # Axis values come back from JSON as text; match the dtypes pandas gives the CSV columns.
     for axis in axes:

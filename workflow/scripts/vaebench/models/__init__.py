@@ -5,7 +5,8 @@ Shapes: B batch, G genes, D latent, S importance samples (IWAE).
 The objectives transcribe AntixK/PyTorch-VAE (the code both studies forked; the reference
 arithmetic is in shared/reference/models.md §1), including its reductions: reconstruction is a
 mean over all B x G elements, KL a sum over D averaged over B, and `kld_weight` (M_N) multiplies
-the KL. Where the reference is numerically unsafe but algebraically equal (log-cosh), the stable
+the KL. The run setting `reconstruction: sum` sums the reconstruction over genes instead
+(base.py), which with a KL weight of 1 makes each loss its own paper's objective. Where the reference is numerically unsafe but algebraically equal (log-cosh), the stable
 form is used; where it is debatable (IWAE), the alternative is an option.
 
 Four more families come from the benchmark that followed the studies (Eltager et al. 2023,
@@ -20,7 +21,7 @@ recomputed from the parts.
 from __future__ import annotations
 
 from ..config import ConfigError
-from .base import VAE, Linear, kl_per_sample
+from .base import VAE, Linear, kl_per_sample, kl_pressure
 from .beta import BetaVAE
 from .betatc import BetaTCVAE
 from .categorical import CategoricalVAE
@@ -32,7 +33,7 @@ from .vanilla import VanillaVAE
 
 __all__ = ["DIPVAE", "IWAE", "VAE", "BetaTCVAE", "BetaVAE", "CategoricalVAE", "InfoVAE",
            "Linear", "LogCoshVAE", "MODELS", "VanillaVAE", "build_model", "kl_per_sample",
-           "pairwise_sq_dists"]
+           "kl_pressure", "pairwise_sq_dists"]
 
 MODELS: dict[str, type[VAE]] = {
     cls.name: cls for cls in (VanillaVAE, IWAE, InfoVAE, LogCoshVAE, BetaVAE, BetaTCVAE, DIPVAE,
@@ -41,11 +42,15 @@ MODELS: dict[str, type[VAE]] = {
 
 
 def build_model(name: str, n_genes: int, latent: int, hidden: list[int], output: str,
-                params: dict | None = None, activation: str = "relu") -> VAE:
-    """Registry lookup; `params` are the model's own options (e.g. IWAE num_samples)."""
+                params: dict | None = None, activation: str = "relu",
+                reconstruction: str | None = None) -> VAE:
+    """Registry lookup; `params` are the model's own options (e.g. IWAE num_samples);
+    `reconstruction`: "mean", "sum" or None (the model's reference)."""
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
     try:
-        return MODELS[name](n_genes, latent, list(hidden), output, activation, **(params or {}))
+        model = MODELS[name](n_genes, latent, list(hidden), output, activation, **(params or {}))
     except TypeError as err:
         raise ConfigError(f"bad model_params for {name!r}: {params} ({err})") from None
+    model.reconstruction = reconstruction
+    return model

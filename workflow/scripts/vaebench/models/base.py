@@ -1,11 +1,22 @@
-"""The MLP encoder/decoder every model shares, oneDNN's Linear, and the analytic KL.
+"""The MLP encoder/decoder every model shares, oneDNN's Linear, the analytic KL, and the one
+place the reconstruction error is reduced.
 
-Shapes: B batch, G genes, D latent.
+Shapes: B batch, G genes, D latent, U latent units (D, or categorical variables).
+
+The reconstruction (`VAE.squared_error`, `VAE.reduce_error`) is reduced one of two ways:
+- "mean" (the studies' arithmetic, AntixK's): the mean over all B x G elements. The loss
+  mean_{b,g} e + w KL is, times G, sum_g e + G w KL: the KL weighs G x w against the ELBO's.
+- "sum" (the ELBO's): summed over the G genes, averaged over the batch. With KL weight 1 the
+  squared-error loss sum_g (x_hat - x)^2 + KL is the negative Gaussian ELBO with a fixed
+  variance sigma^2 = 1/2, up to the constant G/2 log(pi).
+In both, the weight on the KL per unit of summed squared error is the run's KL pressure
+(`kl_pressure`), and the implied likelihood variance is sigma^2 = pressure / 2.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import MODEL_OPTIONS, ConfigError
@@ -70,6 +81,12 @@ def kl_per_sample(mu: Tensor, log_var: Tensor) -> Tensor:
     return -0.5 * torch.sum(1 + log_var - mu**2 - log_var.exp(), dim=-1)
 
 
+def kl_pressure(kld_weight: float, reconstruction: str, n_genes: int) -> float:
+    """The weight on the KL per unit of summed squared error: kld_weight x G for "mean",
+    kld_weight for "sum" (1: the ELBO's balance at sigma^2 = 1/2)."""
+    return kld_weight * (n_genes if reconstruction == "mean" else 1)
+
+
 class VAE(nn.Module):
     """MLP VAE: encoder blocks Linear -> BatchNorm1d -> activation (ReLU or Tanh), heads
     fc_mu/fc_var, mirrored decoder.
@@ -86,6 +103,11 @@ class VAE(nn.Module):
 
     name: str
     default_grad_clip: float | None = None
+    # How the studies' code reduced this model's reconstruction (`reconstruction` None).
+    reference_reconstruction = "mean"
+    _reconstruction: str | None = None
+    # A KL weight the model's arithmetic fixes whatever the run says (DIPVAE's fork: 1).
+    fixed_kld_weight: float | None = None
 
     def __init__(self, n_genes: int, latent: int, hidden: list[int], output: str = "sigmoid",
                  activation: str = "relu"):
@@ -119,6 +141,34 @@ class VAE(nn.Module):
     def decode(self, z: Tensor) -> Tensor:
         """z [N x D] -> reconstruction [N x G]."""
         return self.output_activation(self.final_layer(self.decoder(z)))
+
+    @property
+    def reconstruction(self) -> str:
+        """"mean" or "sum" (module docstring); the model's reference unless set."""
+        return self._reconstruction or self.reference_reconstruction
+
+    @reconstruction.setter
+    def reconstruction(self, value: str | None) -> None:
+        if value not in (None, "mean", "sum"):
+            raise ConfigError(f"reconstruction must be 'mean' or 'sum', got {value!r}")
+        self._reconstruction = value
+
+    def squared_error(self, recon: Tensor, x: Tensor) -> Tensor:
+        """recon, x [B x G] -> the squared error reduced as `reconstruction` says (scalar)."""
+        if self.reconstruction == "sum":
+            return F.mse_loss(recon, x, reduction="sum") / x.shape[0]
+        return F.mse_loss(recon, x)
+
+    def reduce_error(self, error: Tensor) -> Tensor:
+        """An elementwise error [B x G] -> scalar, reduced as `reconstruction` says."""
+        return error.sum() / error.shape[0] if self.reconstruction == "sum" else error.mean()
+
+    def latent_units(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x [B x G] -> (KL of each latent unit from its prior [B x U], each unit's mean
+        [B x U x W]); a unit is one Gaussian dimension here (W = 1). What collapse is judged
+        on (train.latent_usage)."""
+        mu, log_var = self.encode(x)
+        return -0.5 * (1 + log_var - mu**2 - log_var.exp()), mu.unsqueeze(-1)
 
     @staticmethod
     def reparameterize(mu: Tensor, log_var: Tensor) -> Tensor:

@@ -7,7 +7,6 @@ with AntixK's arithmetic and the fork's config (gamma 10, max_capacity 25, 10,00
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ..config import ConfigError
 from .base import VAE, check_choices, kl_per_sample
@@ -18,7 +17,10 @@ class BetaVAE(VAE):
         loss = MSE + gamma * M_N * |KL - C(t)|,  C(t) = min(max_capacity * t / capacity_steps,
         max_capacity), t the number of clock ticks so far (this call included);
     objective "higgins": loss = MSE + beta * M_N * KL.
-    MSE is the mean over B x G, KL = mean_b sum_d KL (as VanillaVAE). The clock ticks once per
+    MSE is the mean over B x G (reconstruction "mean", the benchmark), or summed over genes and
+    averaged over the batch ("sum"), KL = mean_b sum_d KL (as VanillaVAE). With "sum" and KL
+    weight 1, the objectives are Higgins et al.'s and Burgess et al.'s with a Gaussian p(x|z)
+    of variance 1/2 (their beta and gamma then on their papers' scale). The clock ticks once per
     training step (capacity_clock "train", the default); "all_calls" also ticks on validation
     batches, as the reference's `num_iter` did, so its capacity grew with the validation set's
     size. Parts: recon, kld, and capacity (C(t) of this call; burgess only).
@@ -42,7 +44,7 @@ class BetaVAE(VAE):
         return min(self.max_capacity * self.clock / self.capacity_steps, self.max_capacity)
 
     def loss(self, x, out, kld_weight):
-        recon = F.mse_loss(out["recon"], x)
+        recon = self.squared_error(out["recon"], x)
         kld = kl_per_sample(out["mu"], out["log_var"]).mean()
         if self.objective == "higgins":
             return {"loss": recon + self.beta * kld_weight * kld, "recon": recon, "kld": kld}

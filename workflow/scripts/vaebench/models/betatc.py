@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import ConfigError
@@ -46,9 +45,12 @@ def mss_log_weights(batch: int, dataset_size: int, layout: str = "stratified") -
 
 
 class BetaTCVAE(VAE):
-    """loss = sum_g (x_hat - x)^2 / B + alpha * MI + beta * TC + anneal * gamma * dwKL
-    (AntixK's arithmetic: reconstruction summed over genes, averaged over the batch, and no M_N:
-    the reference's `weight` is 1). With log q(z_i|x_i) and log p(z_i) summed over D and the MSS
+    """loss = sum_g (x_hat - x)^2 / B + w (alpha * MI + beta * TC + anneal * gamma * dwKL)
+    with KL weight w. AntixK's arithmetic sums the reconstruction over genes, averages it over
+    the batch and sets w = 1 (its `weight = 1  # kwargs['M_N']`): reconstruction "sum" is this
+    model's reference, and with it a run's KL weight defaults to 1, which is Chen et al.'s
+    objective with a Gaussian p(x|z) of variance 1/2. reconstruction "mean" averages over the
+    genes too (the KL then weighs G x w against the ELBO's, as in the studies' models). With log q(z_i|x_i) and log p(z_i) summed over D and the MSS
     estimates log q(z_i) = logsumexp_j(log W_ij + sum_d log q(z_id | x_j)) and
     log prod_d q(z_id) = sum_d logsumexp_j(log W_ij + log q(z_id | x_j)), N the size of the split
     the batch comes from (`dataset_size`, set by the trainer):
@@ -64,6 +66,7 @@ class BetaTCVAE(VAE):
     """
 
     name = "betatcvae"
+    reference_reconstruction = "sum"
 
     def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu", alpha=1.0,
                  beta=6.0, gamma=1.0, anneal_steps=10000, head_hidden=0, weights="stratified"):
@@ -92,7 +95,7 @@ class BetaTCVAE(VAE):
     def loss(self, x, out, kld_weight):
         z, mu, log_var = out["z"], out["mu"], out["log_var"]
         batch = x.shape[0]
-        recon = F.mse_loss(out["recon"], x, reduction="sum") / batch
+        recon = self.squared_error(out["recon"], x)
         log_q_zx = log_normal(z, mu, log_var).sum(1)
         log_p_z = log_normal(z, torch.zeros_like(z), torch.zeros_like(z)).sum(1)
         pairs = log_normal(z.unsqueeze(1), mu.unsqueeze(0), log_var.unsqueeze(0))  # [B x B x D]
@@ -108,6 +111,8 @@ class BetaTCVAE(VAE):
         if self.training:
             self.clock += 1
         anneal = min(self.clock / self.anneal_steps, 1.0) if self.training else 1.0
-        loss = recon + self.alpha * mi + self.beta * tc + anneal * self.gamma * dwkl
+        # w * alpha first: with w = 1 the products, hence the loss, are bit for bit w's absence
+        loss = (recon + kld_weight * self.alpha * mi + kld_weight * self.beta * tc
+                + kld_weight * anneal * self.gamma * dwkl)
         return {"loss": loss, "recon": recon, "kld": kl_per_sample(mu, log_var).mean(),
                 "mi": mi, "tc": tc, "dwkl": dwkl}

@@ -26,6 +26,12 @@ class CategoricalVAE(VAE):
     (logits [B x D], softmax over D, decoder takes [B x D]), KL against a uniform prior over
     `categorical_dim` classes (the fork: 33) and a fixed temperature (its anneal was a no-op).
     The latent means kept for downstream scores (`embed`) are q: [B x D*Q], or [B x D] (fork).
+    MSE is the mean over B x G (reconstruction "mean", the benchmark) or summed over genes and
+    averaged over the batch ("sum"; with KL weight 1 and alpha 1, Jang et al.'s objective with a
+    Gaussian p(x|z) of variance 1/2 and the relaxed sample in the decoder).
+    A latent unit (`latent_units`) is one categorical variable: D of them ("jang"), one ("fork");
+    its mean is its class probabilities, so it is active when their variances over samples,
+    summed over its classes, exceed the threshold.
     Parts: recon (MSE), kld.
     """
 
@@ -68,6 +74,15 @@ class CategoricalVAE(VAE):
                        dtype=logits.dtype)
         return self.relaxed(logits, u).flatten(1)
 
+    def latent_units(self, x):
+        """x [B x G] -> (KL of each categorical variable from the uniform prior [B x U], its
+        class probabilities [B x U x Q]); U = D ("jang") or 1 ("fork")."""
+        q = F.softmax(self.logits(x), dim=-1)
+        if self.variant == "fork":
+            q = q.unsqueeze(1)
+        kl = torch.sum(q * (torch.log(q + EPS) - math.log(1.0 / self.categorical_dim + EPS)), -1)
+        return kl, q
+
     def relaxed(self, logits: Tensor, u: Tensor) -> Tensor:
         """The Gumbel-softmax draw of z from logits, given uniform noise u of their shape."""
         gumbel = -torch.log(-torch.log(u + EPS) + EPS)
@@ -94,5 +109,5 @@ class CategoricalVAE(VAE):
         prior = math.log(1.0 / self.categorical_dim + EPS)
         dims = tuple(range(1, q.dim()))
         kld = torch.sum(q * (torch.log(q + EPS) - prior), dim=dims).mean()
-        recon = F.mse_loss(out["recon"], x)
+        recon = self.squared_error(out["recon"], x)
         return {"loss": self.alpha * recon + kld_weight * kld, "recon": recon, "kld": kld}

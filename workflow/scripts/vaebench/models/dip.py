@@ -26,10 +26,23 @@ class DIPVAE(VAE):
     objective "fork" (the benchmark's arithmetic, reference/eltager2023.md §4.3): mu centred
     across its latent dimensions (per sample), C = c^T c not divided by B, plus the scalar
     mean_i exp(2 log_var)_ii (i < min(B, D)) added to every entry; loss = sum_{b,g} (x_hat - x)^2
-    + sum_b KL + dip, M_N not applied. Parts: recon, kld (as they enter the loss), dip.
+    + sum_b KL + dip, M_N not applied (whatever the run's kld_weight; a KL warm-up still
+    scales its KL). reconstruction "mean" (kumar, the default) or "sum": MSE summed over genes,
+    averaged over the batch; with KL weight 1 Kumar et al.'s objective with a Gaussian p(x|z)
+    of variance 1/2. The fork's reductions are its own (a "sum" summed over the batch too).
+    Parts: recon, kld (as they enter the loss), dip.
     """
 
     name = "dipvae"
+
+    @property
+    def reference_reconstruction(self):
+        return "sum" if self.objective == "fork" else "mean"
+
+    @property
+    def fixed_kld_weight(self) -> float | None:
+        """The fork applies no M_N: its KL weight is 1 whatever the run says."""
+        return 1.0 if self.objective == "fork" else None
 
     def __init__(self, n_genes, latent, hidden, output="sigmoid", activation="relu",
                  lambda_offdiag=0.1, lambda_diag=0.05, dip_type="ii", objective="kumar"):
@@ -55,7 +68,8 @@ class DIPVAE(VAE):
         if self.objective == "fork":
             recon = F.mse_loss(out["recon"], x, reduction="sum")
             kld = kl_per_sample(mu, log_var).sum()
-            return {"loss": recon + kld + dip, "recon": recon, "kld": kld, "dip": dip}
-        recon = F.mse_loss(out["recon"], x)
+            return {"loss": recon + kld_weight * kld + dip, "recon": recon, "kld": kld,
+                    "dip": dip}
+        recon = self.squared_error(out["recon"], x)
         kld = kl_per_sample(mu, log_var).mean()
         return {"loss": recon + kld_weight * kld + dip, "recon": recon, "kld": kld, "dip": dip}

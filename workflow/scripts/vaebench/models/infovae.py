@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import ConfigError
@@ -24,6 +23,12 @@ class InfoVAE(VAE):
     kernel entries of k(p,p) + k(z,z) - 2 k(p,z) with p ~ N(0, I). The RBF kernel keeps the
     reference's full-matrix means and bandwidth (it is effectively no regularisation; §1.4).
     Kernels come from pairwise squared distances: O(B^2) memory, not the reference's O(B^2 D).
+
+    reconstruction "mean" (the studies): MSE is the mean over B x G, KL weight M_N. "sum": MSE
+    summed over genes, averaged over the batch; with KL weight 1 (and beta 1, the paper's) the
+    loss is Zhao et al.'s InfoVAE objective, -E log p(x|z) + (1 - alpha) KL + (alpha + lambda
+    - 1) MMD, lambda = reg_weight, with a Gaussian p(x|z) of variance 1/(2 beta); the implied
+    variance is (1 - alpha) x the KL pressure / (2 beta).
 
     The recorded part `mmd` is MMD / (B (B - 1)), the term as it enters the loss before its
     weight (alpha + reg_weight - 1): for IMQ the unbiased estimate of MMD^2, comparable between
@@ -59,7 +64,7 @@ class InfoVAE(VAE):
 
     def loss(self, x, out, kld_weight):
         batch = x.shape[0]
-        recon = F.mse_loss(out["recon"], x)
+        recon = self.squared_error(out["recon"], x)
         kld = kl_per_sample(out["mu"], out["log_var"]).mean()
         mmd = self.mmd(out["z"]) / (batch * (batch - 1))
         loss = (self.beta * recon + (1.0 - self.alpha) * kld_weight * kld

@@ -22,6 +22,11 @@ class IWAE(VAE):
     log w_s - log S). Its gradient is sum_s softmax(log w)_s * grad log w_s, i.e. the estimator
     with detached weights.
     The decoder sees B*S rows, so BatchNorm statistics are over all samples.
+    MSE_s is the mean over genes (reconstruction "mean", the studies) or the sum ("sum"). With
+    "sum", objective "burda" and KL weight 1, log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x)
+    with a Gaussian p(x|z) of variance 1/2 (up to a constant): Burda et al.'s bound exactly.
+    "antixk" with "sum" weights summed errors, which sharpens its softmax towards the worst
+    sample; it is not a bound under either reduction.
     """
 
     name = "iwae"
@@ -42,7 +47,8 @@ class IWAE(VAE):
         return {"recon": recon, "mu": mu, "log_var": log_var, "z": z}
 
     def loss(self, x, out, kld_weight):
-        mse = ((out["recon"] - x.unsqueeze(1)) ** 2).mean(-1)  # [B x S]
+        error = (out["recon"] - x.unsqueeze(1)) ** 2
+        mse = error.sum(-1) if self.reconstruction == "sum" else error.mean(-1)  # [B x S]
         kld = kl_per_sample(out["mu"], out["log_var"])  # [B]
         if self.objective == "antixk":
             per_sample = mse + kld_weight * kld.unsqueeze(1)
