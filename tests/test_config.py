@@ -1,12 +1,23 @@
 """The schema, the package's defaults and its registries tell the same story."""
 
 import dataclasses
+import re
 from pathlib import Path
 
 import yaml
 
 from vaebench import data, inits, models, train
-from vaebench.config import INIT_NAMES, MODEL_NAMES, MODEL_OPTIONS, OPTIMIZER_NAMES, RunConfig
+import pytest
+
+from vaebench.config import (
+    INIT_NAMES,
+    MODEL_NAMES,
+    MODEL_OPTIONS,
+    OPTIMIZER_NAMES,
+    RECONSTRUCTIONS,
+    ConfigError,
+    RunConfig,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
@@ -27,7 +38,8 @@ def test_schema_run_defaults_are_the_package_defaults():
     for key, spec in schema_run.items():
         assert spec["default"] == package[key], key
         if "enum" in spec:
-            allowed = {"model": MODEL_NAMES, "init": INIT_NAMES, "optimizer": OPTIMIZER_NAMES}
+            allowed = {"model": MODEL_NAMES, "init": INIT_NAMES, "optimizer": OPTIMIZER_NAMES,
+                       "reconstruction": (*RECONSTRUCTIONS, None)}
             assert tuple(spec["enum"]) == allowed.get(key, tuple(spec["enum"]))
 
 
@@ -69,3 +81,15 @@ def test_model_options_are_the_model_classes_keyword_arguments():
         assert own == set(MODEL_OPTIONS[name]), name
         schema = SCHEMA["properties"]["model_params"]["properties"][name].get("properties", {})
         assert set(schema) == own, name
+
+
+@pytest.mark.parametrize("values,named", [
+    ({"reconstruction": "avg"}, "reconstruction='avg' is not one of mean, sum"),
+    ({"kl_warmup": -2}, "kl_warmup=-2 must be 0 (off) or a number of epochs"),
+    ({"kl_warmup": 1.5}, "kl_warmup=1.5 must be an integer"),
+    ({"model": "dipvae", "model_params": {"objective": "fork"}, "reconstruction": "mean"},
+     "reconstruction='mean' cannot apply to dipvae's objective fork"),
+])
+def test_objective_settings_that_cannot_work_are_named(values, named):
+    with pytest.raises(ConfigError, match=re.escape("studies.s run x=1: " + named)):
+        RunConfig.from_dict(values, source="studies.s run x=1")

@@ -94,16 +94,21 @@ def test_the_benchmarks_stopping_rule_stops_a_run(data):
     assert "validation loss improved by <= 0.001 for 3 epoch(s)" in record["stop_reason"]
 
 
-@pytest.mark.parametrize("kld_weight,train,val", [(None, "n_train", "n_train"),
-                                                  ("per_split", "n_train", "n_val"),
-                                                  (1.0, None, None)])
-def test_the_kl_weight_rule_is_recorded_and_used(data, kld_weight, train, val):
-    rows, record = train_run(config(kld_weight=kld_weight, epochs=2), data)
+@pytest.mark.parametrize("kld_weight,reconstruction,train,val", [
+    (None, None, "n_train", "n_train"), ("per_split", None, "n_train", "n_val"),
+    (1.0, None, None, None), (None, "sum", None, None), ("per_split", "sum", "n_train", "n_val")])
+def test_the_kl_weight_rule_is_recorded_and_used(data, kld_weight, reconstruction, train, val):
+    rows, record = train_run(config(kld_weight=kld_weight, reconstruction=reconstruction,
+                                    epochs=2), data)
     n = record["data"]
     want_train = 1.0 if train is None else 50 / n[train]
     want_val = 1.0 if val is None else 50 / n[val]
     assert record["resolved"]["kld_weight"] == pytest.approx(want_train)
     assert record["resolved"]["val_kld_weight"] == pytest.approx(want_val)
+    # the weight on the KL per unit of summed squared error: x G for the studies' mean
+    genes = n["n_genes"] if reconstruction is None else 1
+    assert record["resolved"]["reconstruction"] == (reconstruction or "mean")
+    assert record["resolved"]["kl_pressure"] == pytest.approx(want_train * genes)
     last = rows[-1]  # VanillaVAE: loss = recon + M_N * kld, the validation set one batch
     assert last["val_loss"] == pytest.approx(last["val_recon"] + want_val * last["val_kld"],
                                              rel=1e-5)
@@ -292,3 +297,104 @@ def test_a_training_job_imports_only_what_training_needs():
                 *(f"vaebench.data.{room}" for room in ("formats", "h5ad", "synthetic", "table",
                                                        "xena"))}
     assert not unneeded & loaded, sorted(unneeded & loaded)
+
+
+def test_models_whose_reference_fixes_the_kl_weight_resolve_it(data):
+    _, tc = train_run(config(model="betatcvae", epochs=1), data)  # AntixK: sum, weight 1
+    assert (tc["resolved"]["reconstruction"], tc["resolved"]["kld_weight"]) == ("sum", 1.0)
+    assert tc["resolved"]["kl_pressure"] == 1.0
+    _, fork = train_run(config(model="dipvae", epochs=1, kld_weight="per_split",
+                               model_params={"objective": "fork"}), data)
+    assert fork["resolved"]["kld_weight"] == fork["resolved"]["val_kld_weight"] == 1.0
+
+
+def spy_on_loss(monkeypatch, cls, seen: list, attribute=None):
+    """Record each call's (training, kld_weight[, the model's `attribute`]) of cls.loss."""
+    original = cls.loss
+
+    def loss(self, x, out, kld_weight):
+        extra = (getattr(self, attribute),) if attribute else ()
+        seen.append((self.training, kld_weight, *extra))
+        return original(self, x, out, kld_weight)
+
+    monkeypatch.setattr(cls, "loss", loss)
+
+
+def test_kl_warmup_raises_the_training_weight_linearly_and_validates_at_full_weight(
+        data, monkeypatch):
+    from vaebench.models import VanillaVAE
+
+    seen = []
+    spy_on_loss(monkeypatch, VanillaVAE, seen)
+    rows, record = train_run(config(kl_warmup=2, epochs=3, kld_weight=0.5), data)
+    steps = record["resolved"]["n_batches_per_epoch"]
+    assert record["resolved"]["kl_warmup_steps"] == 2 * steps
+    train = [w for training, w in seen if training]
+    assert train == pytest.approx([0.5 * min(t / (2 * steps), 1) for t in range(1, 3 * steps + 1)])
+    assert [w for training, w in seen if not training] == [0.5] * 3
+
+
+def test_kl_warmup_of_zero_changes_nothing(data):
+    plain, _ = train_run(config(epochs=2), data)
+    off, _ = train_run(config(epochs=2, kl_warmup=0), data)
+    drop = ["seconds"]
+    assert pd.DataFrame(plain).drop(columns=drop).equals(pd.DataFrame(off).drop(columns=drop))
+
+
+@pytest.mark.parametrize("model,params,clock", [
+    ("betavae", {"capacity_steps": 20}, "capacity"),  # C(t) follows the steps, not the weight
+    ("categorical", {"categorical_dim": 5, "anneal_interval": 1, "anneal_rate": 0.05},
+     "temperature"),
+])
+def test_kl_warmup_leaves_the_models_own_schedules_alone(data, monkeypatch, model, params,
+                                                         clock):
+    """The warm-up scales the KL term's weight only: BetaVAE's capacity and the categorical
+    temperature move step by step as without it (BetaTCVAE's anneal: test_models_benchmark)."""
+    from vaebench.models import MODELS
+
+    runs = {}
+    for warmup in (0, 2):
+        seen = []
+        spy_on_loss(monkeypatch, MODELS[model], seen,
+                    "temperature" if clock == "temperature" else None)
+        rows, _ = train_run(config(model=model, model_params=params, epochs=3,
+                                   kl_warmup=warmup), data)
+        runs[warmup] = rows, seen
+        monkeypatch.undo()
+    if clock == "capacity":
+        assert [r["train_capacity"] for r in runs[0][0]] == \
+            [r["train_capacity"] for r in runs[2][0]]
+    else:
+        assert [s[2] for s in runs[0][1]] == [s[2] for s in runs[2][1]]
+        assert runs[0][1][-1][2] < 1.0  # it did anneal
+    assert [s[1] for s in runs[2][1] if s[0]][0] < [s[1] for s in runs[0][1] if s[0]][0]
+
+
+def test_early_stopping_waits_for_the_warmup(data):
+    rows, record = train_run(config(epochs=40, early_stopping=True, min_delta=0.5,
+                                    kl_warmup=6), data)
+    assert record["epochs_run"] == record["convergence_epoch"] == 6
+
+
+@pytest.mark.parametrize("kld_weight,collapsed", [(50.0, True), (1.0e-4, False)])
+def test_every_run_records_how_it_uses_its_latent_units(data, kld_weight, collapsed):
+    _, record = train_run(config(epochs=6, kld_weight=kld_weight), data)
+    usage = record["latent_usage"]
+    assert usage["n_units"] == len(usage["kl_per_dim"]) == 4
+    assert usage["kl_per_sample"] == pytest.approx(sum(usage["kl_per_dim"]))
+    assert usage["collapsed"] is collapsed
+    if collapsed:
+        assert usage["active_units"] == 0 and usage["kl_per_sample"] < 0.1
+    else:
+        assert usage["active_units"] > 0 and usage["kl_per_sample"] > 1
+
+
+@pytest.mark.parametrize("variant,units", [("jang", 4), ("fork", 1)])
+def test_a_categorical_unit_is_one_categorical_variable(data, variant, units):
+    _, record = train_run(config(model="categorical", epochs=2, model_params={
+        "categorical_dim": 5, "variant": variant}), data)
+    usage = record["latent_usage"]
+    assert usage["n_units"] == units
+    assert 0 <= usage["active_units"] <= units
+    # the KL from a uniform prior over Q = 5 classes is at most log 5 nats per variable
+    assert all(0 <= kl <= math.log(5) + 1e-6 for kl in usage["kl_per_dim"])
