@@ -12,6 +12,7 @@ from vaebench.analysis import (
     ALPHA,
     active_units,
     baseline_scores,
+    by_objective,
     clinical_associations,
     clinical_scores,
     compare,
@@ -293,6 +294,34 @@ def test_a_collapsed_latent_space_has_no_active_units():
     assert active_units(x) == 6 and active_units(collapsed) == 2
     assert active_units(np.zeros_like(x)) == 0
     assert score_latents(collapsed, labels)["active_units"] == 2
+
+
+def test_a_categorical_unit_is_active_when_its_class_probabilities_vary_together():
+    rng = np.random.default_rng(0)
+    # two variables of 4 classes: the first one-hot on a random class, the second ~uniform
+    first = np.eye(4)[rng.integers(0, 4, 300)]
+    second = np.full((300, 4), 0.25) + 0.01 * rng.normal(size=(300, 4))
+    probabilities = np.hstack([first, second])
+    assert active_units(probabilities, unit_width=4) == 1
+    # column by column, each class of the first counts as a unit of its own
+    assert active_units(probabilities) == 4
+
+
+def test_losses_compare_within_one_objective():
+    runs = pd.DataFrame([{"model": "vanilla", "reconstruction": rec, "init": init, "seed": seed,
+                          "status": "ok", "plateau_epoch": 3,
+                          "final_val_loss": (1 if rec == "mean" else 1000) * (seed + init_shift)}
+                         for rec in ("mean", "sum") for init, init_shift in (("a", 0), ("b", 1))
+                         for seed in range(6)])
+    axes = ["model", "reconstruction", "init", "seed"]
+    within, within_axes = by_objective(runs, axes)
+    assert within_axes == ["model", "init", "seed"]
+    assert set(within["model"]) == {"vanilla reconstruction=mean", "vanilla reconstruction=sum"}
+    pairs = pairwise(within, within_axes, studied_axes(within, within_axes), ["final_val_loss"])
+    # init compared within each objective, never across: reconstruction is not an axis here
+    assert list(pairs["axis"]) == ["init", "init"]
+    assert list(pairs["shift"]) == [1.0, 1000.0]
+    assert by_objective(runs, ["model", "init", "seed"])[1] == ["model", "init", "seed"]
 
 
 def test_baselines_score_pca_at_every_width_and_the_genes():

@@ -4,11 +4,10 @@ import dataclasses
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from vaebench import data, inits, models, train
-import pytest
-
 from vaebench.config import (
     INIT_NAMES,
     MODEL_NAMES,

@@ -67,7 +67,7 @@ def test_quality_counts_diverged_and_collapsed_runs_and_gives_spearman_per_model
                                            "3 of 6 runs collapsed")
     assert scatter_iwae.get_title().endswith("(n = 4)\n0 of 4 runs collapsed")
     assert "3 of 10 runs collapsed" in fig.get_suptitle()
-    assert "pressure is ~104" in fig.get_suptitle().replace("\n", " ")
+    assert "KL pressure ~104" in fig.get_suptitle().replace("\n", " ")
     # beside the runs: their untrained encoders (hollow), the collapsed ones crossed, the PCA
     # and the genes (lines)
     trained, untrained, crossed = scatter_vanilla.collections
@@ -78,3 +78,21 @@ def test_quality_counts_diverged_and_collapsed_runs_and_gives_spearman_per_model
         assert [line.get_ydata()[0] for line in panel.get_lines()[-2:]] == [0.5, 0.7]
     labels = [tick.get_text() for tick in boxes.get_xticklabels()]
     assert labels == ["0.001\n(0 diverged/failed)", "0.1\n(2 diverged/failed)"]
+
+
+def test_quality_draws_a_panel_per_objective_and_compares_the_objectives_on_ari():
+    """Losses of different objectives (reconstruction mean or sum) are not comparable: each
+    gets its own scatter panel (and Spearman rho); the box plots put both on the ARI axis."""
+    rows = [{"model": "vanilla", "reconstruction": rec, "seed": seed, "status": "ok",
+             "final_val_loss": (0.03 if rec == "mean" else 20.0) + seed,
+             "ari": (0.05 if rec == "mean" else 0.9) + 0.01 * seed, "ari_pca": 0.9,
+             "ari_genes": 0.95, "ari_untrained": 0.8, "collapsed": rec == "mean",
+             "kl_pressure": 104.0 if rec == "mean" else 1.0}
+            for rec in ("mean", "sum") for seed in (1, 2, 3)]
+    fig = quality(pd.DataFrame(rows), ["model", "reconstruction", "seed"], "objective")
+    mean, summed, boxes = fig.axes
+    assert mean.get_title() == ("VanillaVAE reconstruction=mean: Spearman rho 1.00 (n = 3)\n"
+                                "3 of 3 runs collapsed")
+    assert summed.get_title().endswith("reconstruction=sum: Spearman rho 1.00 (n = 3)\n"
+                                       "0 of 3 runs collapsed")
+    assert boxes.get_xlabel() == "reconstruction"

@@ -43,14 +43,15 @@ def test_slurm_profile_bundles_the_papers_into_tens_of_jobs(tmp_path):
     assert len(re.findall(r"Group job score \(jobs", done.stdout + done.stderr)) == 4
 
 
-def test_default_config_plans_all_five_studies(tmp_path):
+def test_default_config_plans_all_six_studies(tmp_path):
     jobs = planned_jobs(tmp_path, REPO / "config" / "config.yaml")
     assert jobs["train"] + jobs["train_latent"] == (4 * 5 * 2 + 5 * 2 + 5 * 2 + 4 * 3 * 2 * 3
-                                                    + 4 * 2)
-    assert jobs["train_latent"] == 4 * 5 * 2 + 4 * 2  # every run of init and benchmark_models
-    assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 5
-    assert jobs["latent_scores"] == jobs["embedding"] == jobs["quality_figure"] == 2
-    assert jobs["latent_baselines"] == 2 and jobs["score_latent"] == jobs["train_latent"]
+                                                    + 4 * 2 + 2 * 2 * 2)
+    # every run of init, benchmark_models and objective
+    assert jobs["train_latent"] == 4 * 5 * 2 + 4 * 2 + 2 * 2 * 2
+    assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 6
+    assert jobs["latent_scores"] == jobs["embedding"] == jobs["quality_figure"] == 3
+    assert jobs["latent_baselines"] == 3 and jobs["score_latent"] == jobs["train_latent"]
     assert jobs["make_synthetic"] == 1
 
 
@@ -122,6 +123,14 @@ def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
      r"'iii' is not one of \['i', 'ii'\][\s\S]*\['dipvae'\]\['dip_type'\]"),
     (lambda c: c["model_params"].update(categorical={"temperature": 0}),
      r"0 is less than or equal to the minimum of 0[\s\S]*\['categorical'\]\['temperature'\]"),
+    (lambda c: c["studies"]["init"]["base"].update(reconstruction="avg"),
+     r"'avg' is not one of \['mean', 'sum', None\][\s\S]*\['base'\]\['reconstruction'\]"),
+    (lambda c: c["studies"]["init"]["grid"].update(kl_warmup=[0, -1]),
+     r"-1 is less than the minimum of 0[\s\S]*\['grid'\]\['kl_warmup'\]\[1\]"),
+    (lambda c: (c["model_params"].update(dipvae={"objective": "fork"}),
+                c["studies"]["init"]["grid"].update(model=["dipvae"], reconstruction=["mean"])),
+     r"studies.init run model=dipvae/init=default/seed=1/reconstruction=mean: "
+     r"reconstruction='mean' cannot apply to dipvae's objective fork"),
     (lambda c: c["studies"]["init"]["base"].update(lr=0.002), None),
 ])
 def test_bad_config_stops_before_any_job(tmp_path, edit, message):
@@ -337,25 +346,53 @@ def test_epoch_lines_reach_the_log_while_the_run_trains(tmp_path):
     assert len(lines) == 150 and lines[-1].startswith("epoch 150/150: ")
 
 
-def test_sampled_and_mean_latents_are_two_levels_of_one_axis(tmp_path):
-    """latent_kind as a grid axis: both runs train the same, save different latent spaces, and
-    each is scored beside its baselines and compared with the other."""
+def test_objective_and_latent_kind_are_axes_and_collapse_is_named(tmp_path, capsys):
+    """One run of two latent-space axes. reconstruction: the studies' mean (KL weight M_N) and
+    the ELBO's sum (weight 1) train differently, each recording its KL pressure and collapse,
+    which latent.csv, latent.html, the summary and the quality figure report. latent_kind:
+    both kinds train the same, save different latent spaces, and each is scored beside its
+    baselines and compared with the other."""
+    from vaebench.cli import main
+
     cfg = yaml.safe_load(TINY.read_text())
     study = cfg["studies"]["init"]
-    study["grid"] = {"model": ["vanilla"], "latent_kind": ["mean", "sample"], "seed": [1]}
+    study["grid"] = {"model": ["vanilla"], "reconstruction": ["mean", "sum"],
+                     "latent_kind": ["mean", "sample"], "seed": [1]}
+    study["base"]["epochs"] = 8
     study["save_latent"] = {}
     study["figure"]["hue"] = "latent_kind"
     cfg["studies"] = {"init": study}
-    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
-              str(write_config(tmp_path / "config.yaml", cfg)))
-    runs = tmp_path / "results/init/runs/model=vanilla"
-    mean, drawn = (np.load(runs / f"latent_kind={kind}/seed=1/latent.npy")
-                   for kind in ("mean", "sample"))
-    assert mean.shape == drawn.shape and not np.allclose(mean, drawn)
-    losses = pd.read_csv(tmp_path / "results/init/tables/runs.csv")["final_val_loss"]
-    assert losses.nunique() == 1  # the draws do not touch training's random numbers
-    scores = pd.read_csv(tmp_path / "results/init/tables/latent.csv")
-    assert list(scores["latent_kind"]) == ["mean", "sample"]
+    configfile = write_config(tmp_path / "config.yaml", cfg)
+    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile))
+    tables = tmp_path / "results/init/tables"
+    runs = pd.read_csv(tables / "runs.csv")
+    for reconstruction, part in runs.groupby("reconstruction"):
+        mean, drawn = (np.load(tmp_path / "results/init/runs/model=vanilla/reconstruction="
+                               f"{reconstruction}/latent_kind={kind}/seed=1/latent.npy")
+                       for kind in ("mean", "sample"))
+        assert mean.shape == drawn.shape and not np.allclose(mean, drawn)
+        # the draws do not touch training's random numbers
+        assert part["final_val_loss"].nunique() == 1
+    # M_N = 40 / 160 on 100 genes: the KL weighs 25 per unit of summed squared error; sum: 1
+    pressure = runs.groupby("reconstruction")["kl_pressure"].unique()
+    assert list(pressure["mean"]) == [pytest.approx(25.0)] and list(pressure["sum"]) == [1.0]
+    kl = runs.groupby("reconstruction")["kl_per_sample"].min()
+    assert kl["sum"] > 10 * kl["mean"]
+    assert runs["collapsed"].isin([True, False]).all()
+    scores = pd.read_csv(tables / "latent.csv")
+    assert list(scores["latent_kind"]) == ["mean", "sample", "mean", "sample"]
     assert scores[["knn_accuracy", "ari", "ari_pca", "ari_untrained"]].notna().all().all()
-    pairs = pd.read_csv(tmp_path / "results/init/tables/latent_pairwise.csv")
-    assert "latent_kind" in set(pairs["axis"])
+    assert (scores["kl_per_dim"].str.split().str.len() == 4).all()
+    assert list(scores["collapsed"]) == list(runs.set_index("path").loc[scores["path"],
+                                                                        "collapsed"])
+    pairs = pd.read_csv(tables / "latent_pairwise.csv")
+    assert {"latent_kind", "reconstruction"} <= set(pairs["axis"])
+    n_collapsed = int(runs["collapsed"].sum())
+    html = (tables / "latent.html").read_text()
+    assert "Collapsed runs" in html and f"{n_collapsed} of 4 runs collapsed" in html \
+        or n_collapsed == 0 and "no run collapsed (4 judged" in html
+    assert main(["summary", str(tmp_path / "results"), "--configfile", str(configfile),
+                 "--logs", str(tmp_path / "logs")]) == 0
+    text = capsys.readouterr().out
+    assert f"  collapsed runs: vanilla {n_collapsed} of 4" in text
+    assert (tmp_path / "results/init/figures/init_quality.png").stat().st_size > 0

@@ -218,27 +218,29 @@ def quality(table: pd.DataFrame, axes: list[str], title: str,
             runs: pd.DataFrame | None = None) -> plt.Figure:
     """`table`: latent.csv with each run's final_val_loss; `runs`: runs.csv, whose collapsed
     runs are counted (default: the table's). See the module docstring."""
-    from .analysis import collapse_advice, collapse_counts, studied_axes
+    from .analysis import by_objective, collapse_advice, collapse_counts, studied_axes
 
-    counts = collapse_counts(table if runs is None else runs)
     if "model" not in table:
         table = table.assign(model="")
-    models = list(dict.fromkeys(table["model"]))
     compared = studied_axes(table, axes)
-    fig = plt.figure(figsize=(max(3.2 * len(models), 7), 2.9 * (1 + len(compared)) + 0.6),
+    # a scatter panel per objective: a model, and a level of reconstruction or kld_weight
+    counts = collapse_counts(by_objective(table if runs is None else runs, axes)[0])
+    table = table.assign(objective=by_objective(table, axes)[0]["model"])
+    models = list(dict.fromkeys(table["objective"]))
+    fig = plt.figure(figsize=(max(3.2 * len(models), 7), 2.9 * (1 + len(compared)) + 0.8),
                      layout="constrained")
     grid = fig.add_gridspec(1 + len(compared), len(models))
     scored = table[(table["status"] == "ok") & table["ari"].notna()]
     for c, model in enumerate(models):
         ax = fig.add_subplot(grid[0, c])
-        part = scored[scored["model"] == model]
+        part = scored[scored["objective"] == model]
         ax.scatter(part["final_val_loss"], part["ari"], s=22, color="0.25", edgecolors="k",
                    linewidths=0.4, marker=MARKERS[c % len(MARKERS)], label="trained")
         # each run's own encoder before training, at the run's final loss
         ax.scatter(part["final_val_loss"], part["ari_untrained"], s=22, facecolors="none",
                    edgecolors="0.45", linewidths=0.8, marker=MARKERS[c % len(MARKERS)],
                    label="untrained encoder")
-        baselines(ax, table[table["model"] == model])
+        baselines(ax, table[table["objective"] == model])
         collapsed = part[part["collapsed"].astype(str) == "True"]
         if len(collapsed):
             ax.scatter(collapsed["final_val_loss"], collapsed["ari"], s=40, marker="x",
@@ -248,7 +250,8 @@ def quality(table: pd.DataFrame, axes: list[str], title: str,
             else np.nan
         rho_text = f"{rho:.2f}" if np.isfinite(rho) else "n/a"
         count = counts[counts["model"] == (model or "all")]
-        ax.set_title(f"{display_name(model) if model else title}: Spearman rho {rho_text} "
+        name = " ".join([display_name(model.split()[0]), *model.split()[1:]]) if model else title
+        ax.set_title(f"{name}: Spearman rho {rho_text} "
                      f"(n = {len(part)})\n{int(count['n_collapsed'].sum())} of "
                      f"{int(count['n_judged'].sum())} runs collapsed", fontsize=9)
         loss = part["final_val_loss"]
@@ -262,8 +265,9 @@ def quality(table: pd.DataFrame, axes: list[str], title: str,
         ax = fig.add_subplot(grid[r, :])
         levels = ordered(table[axis])
         named = scored.assign(model=scored["model"].map(display_name))
-        sns.boxplot(data=named, x=axis, y="ari", hue="model" if len(models) > 1 else None,
-                    order=levels, ax=ax, color="0.8", palette="Greys" if len(models) > 1 else
+        several = named["model"].nunique() > 1
+        sns.boxplot(data=named, x=axis, y="ari", hue="model" if several else None,
+                    order=levels, ax=ax, color="0.8", palette="Greys" if several else
                     None, fliersize=2, linewidth=0.8)
         lost = table[table["status"] != "ok"].groupby(axis).size()
         ax.set_xticks(range(len(levels)), [f"{v}\n({lost.get(v, 0)} diverged/failed)"
@@ -274,7 +278,8 @@ def quality(table: pd.DataFrame, axes: list[str], title: str,
         if ax.get_legend() is not None:
             ax.legend(title="model", fontsize=7, title_fontsize=8, frameon=False,
                       loc="upper left", bbox_to_anchor=(1, 1))
-    advice = "\n".join(textwrap.wrap(collapse_advice(counts), 40 * len(models) + 60))
+    width = max(3.2 * len(models), 7)  # inches; ~13 characters an inch at this size
+    advice = "\n".join(textwrap.wrap(collapse_advice(counts), int(13 * width)))
     fig.suptitle(f"{title}: does a lower loss mean a better latent space?\n{advice}",
                  fontsize=9)
     return fig

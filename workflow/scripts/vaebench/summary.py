@@ -6,7 +6,8 @@ epoch, as runs.csv has it), averaged over seeds; lower is better. A condition is
 without its seed. Only runs that finished (ok) enter the means, as in summary.csv; a condition
 with diverged or failed runs says how many. The models' objectives differ in scale (InfoVAE's
 MMD, BetaTCVAE's terms), so a study with several models ranks its conditions within each model,
-as the statistics compare them.
+as the statistics compare them; so do the levels of reconstruction and kld_weight, which change
+the loss itself (analysis.by_objective).
 
 Below them, how many runs collapsed (no active latent unit, or almost no KL), per model, with
 why and what to try (analysis.collapse_advice).
@@ -19,13 +20,15 @@ and "missing" if not (not run yet).
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .analysis.stats import by_objective
 from .analysis.tables import collapse_advice, collapse_counts, usage_fields
-from .config import RunConfig, axis_value, study_runs
+from .config import RunConfig, study_runs
 
 STATUSES = ("ok", "diverged", "failed", "missing")
 
@@ -73,22 +76,23 @@ def _name(key, by: list[str]) -> str:
 
 def study_summary(study: str, spec: dict, runs: dict[str, dict], results: Path, logs: Path,
                   top: int) -> list[str]:
-    axes = list(spec["grid"])
     table = run_statuses(study, runs, results, logs)
     counts = table["status"].value_counts()
-    lines = [f"{study}: {len(table)} runs ({' x '.join(axes)}): "
+    lines = [f"{study}: {len(table)} runs ({' x '.join(spec['grid'])}): "
              + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES)]
+    # losses rank within one objective: a model, and a level of reconstruction or kld_weight
+    table, axes = by_objective(table, list(spec["grid"]))
     ranked = conditions(table, axes)
     by = list(ranked.index.names)
     if ranked["mean"].isna().all():
         lines.append("  no condition has a finished run yet")
         return lines
+    within = "model" in by and table["model"].nunique() > 1
     lines.append("  final validation loss, mean over seeds of the ok runs (lower is better)"
-                 + (", within each model:" if "model" in by and len(by) > 1 else ":"))
-    models = [axis_value(m) for m in spec["grid"].get("model", [])]
-    groups = ([ranked.xs(m, level="model", drop_level=False) for m in models
-               if m in ranked.index.get_level_values("model")]
-              if "model" in by and len(by) > 1 else [ranked])
+                 + (", within each model:" if within else ":"))
+    models = ranked.index.get_level_values("model") if within else None
+    groups = ([ranked[models == m] for m in dict.fromkeys(table["model"]) if (models == m).any()]
+              if within else [ranked])
     for group in groups:
         lines += _best_and_worst(group.dropna(subset=["mean"]), by, top)
     unscored = ranked[ranked["mean"].isna()]
@@ -104,7 +108,10 @@ def _collapse_lines(table: pd.DataFrame) -> list[str]:
         return []
     per_model = ", ".join(f"{row.model} {row.n_collapsed} of {row.n_judged}"
                           for row in counts.itertuples())
-    return [f"  collapsed runs: {per_model}", f"  {collapse_advice(counts)}"]
+    return [*textwrap.wrap(f"collapsed runs: {per_model}", 98, initial_indent="  ",
+                           subsequent_indent="    "),
+            *textwrap.wrap(collapse_advice(counts), 98, initial_indent="  ",
+                           subsequent_indent="  ")]
 
 
 def _best_and_worst(scored: pd.DataFrame, by: list[str], top: int) -> list[str]:

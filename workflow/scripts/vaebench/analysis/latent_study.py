@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..config import KL_FLOOR
 from ..data import write_atomic
 from .clinical import CLINICAL_CAPTION, CLINICAL_FIELDS, clinical_scores, sample_phenotype
 from .latent import (
@@ -33,7 +34,15 @@ from .latent import (
     sample_labels,
 )
 from .render import render_html
-from .stats import ALPHA, LATENT_OUTCOMES, compare, holm, pairwise, studied_axes
+from .stats import (
+    ALPHA,
+    LATENT_OUTCOMES,
+    by_objective,
+    compare,
+    holm,
+    pairwise,
+    studied_axes,
+)
 from .tables import collapse_advice, collapse_counts, load_latent
 
 # How each run used its latent space, from its run.json (train.latent_usage), beside its scores
@@ -122,7 +131,8 @@ def versus_baselines(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 
 def loss_vs_quality(table: pd.DataFrame) -> pd.DataFrame:
-    """Does a lower final validation loss mean a better latent space? Per model, Spearman's rho
+    """Does a lower final validation loss mean a better latent space? Per model (objective:
+    stats.by_objective), Spearman's rho
     between final_val_loss and ARI over the runs of the grid that finished with both (a
     negative rho: lower loss, higher ARI), beside the median ARI of the runs and of their PCA
     baselines. `table`: latent.csv's rows with the runs' final_val_loss."""
@@ -183,8 +193,9 @@ def latent_scores(runs_csv, score_paths: list, samples_txt, baselines_csv,
                       ignore_index=True)
     stable = stability(folders, axes, lambda folder: (
         load_latent(folder / LATENT_FILE), np.load(folder / NEIGHBOURS_FILE)))
-    loss = loss_vs_quality(table.assign(
-        final_val_loss=by_folder.loc[table["path"], "final_val_loss"].to_numpy()))
+    # losses compare within one objective: per model and level of reconstruction, kld_weight
+    loss = loss_vs_quality(by_objective(table.assign(
+        final_val_loss=by_folder.loc[table["path"], "final_val_loss"].to_numpy()), axes)[0])
     for out, frame in ((table_out, table), (pairwise_out, pairs), (stability_out, stable),
                        (clinical_out, clinical), (loss_out, loss)):
         write_atomic(out, frame.to_csv(index=False))
@@ -193,7 +204,7 @@ def latent_scores(runs_csv, score_paths: list, samples_txt, baselines_csv,
     partial = (f" Only part of the matrix is annotated: {unlabelled} of its {n_samples} "
                f"samples have no label in the phenotype table {source} and are "
                "left out of every score (n_unannotated)." if unlabelled else "")
-    collapsed = collapse_counts(by_folder)
+    collapsed = collapse_counts(by_objective(by_folder, axes)[0])
     write_atomic(html_out, render_html(f"Study {study}: latent space", [
         ("Collapsed runs", collapse_advice(collapsed) + ". " + COLLAPSE_CAPTION, collapsed),
         ("Scores per run", LATENT_CAPTION + KL_CAPTION + BESIDE_CAPTION + partial, table),
@@ -219,8 +230,10 @@ LATENT_CAPTION = (
     f"(seed {LEIDEN_SEED}), then the adjusted Rand index (0 = chance, 1 = the same partition) "
     "and normalised mutual information against the types of the labelled samples; n_clusters: "
     "how many Leiden found (it is not told how many types there are). active_units: latent "
-    f"dimensions whose mean varies over the samples (variance > {ACTIVE_VARIANCE}, Burda et "
-    "al. 2016); fewer than the latent size means posterior collapse in the rest. The encoder "
+    f"units whose mean varies over all samples (variance > {ACTIVE_VARIANCE}, Burda et al. "
+    "2016; a unit is a dimension, or a categorical variable, whose class probabilities' "
+    "variances are summed); fewer than the latent size means posterior collapse in the rest. "
+    "The encoder "
     "saw these samples in training (80% of them) without their labels: the scores describe the "
     "geometry of the latent space, not a classifier's performance on new patients.")
 KL_CAPTION = (
@@ -230,11 +243,15 @@ KL_CAPTION = (
     "(nats); kl_per_sample: their sum; collapsed: no unit active on the validation samples, "
     "or kl_per_sample below the floor (the Collapsed runs table).")
 COLLAPSE_CAPTION = (
-    "Per model, over every run of the study (saved or not): how many were judged (finished "
-    "with a finite model), how many collapsed, and the median KL pressure of the collapsed "
-    "runs and of the others. The studies' arithmetic (reconstruction mean, KL weight M_N) "
-    "weighs the KL about genes x M_N times the ELBO's (README, \"Why the studies' latent "
-    "spaces collapse\").")
+    "Per model (and level of reconstruction or kld_weight where the study varies them), over "
+    "every run of the study (saved or not): how many were judged (a finite model at the end), "
+    "how many collapsed, and the median KL pressure of the collapsed runs and of the others. "
+    "A run is collapsed when, on its validation samples after training, no latent unit is "
+    f"active (the variance of its mean over the samples > {ACTIVE_VARIANCE}; a categorical "
+    "variable's class probabilities' variances summed), or its KL from the prior, summed over "
+    f"units, is below {KL_FLOOR} nats per sample. The studies' arithmetic (reconstruction "
+    "mean, KL weight M_N) weighs the KL about genes x M_N times the ELBO's (README, \"Why the "
+    "studies' latent spaces collapse\").")
 BESIDE_CAPTION = (
     " Beside each run, its baselines' scores on the same samples (latent_baselines.csv): "
     "<score>_pca, a PCA of the preprocessed matrix with as many components as the run's latent "

@@ -30,6 +30,24 @@ def ordered(values) -> list:
         return unique
 
 
+# Beside the model, the axes that change the loss itself: losses compare only within one level.
+OBJECTIVE_AXES = ("reconstruction", "kld_weight")
+
+
+def by_objective(runs: pd.DataFrame, axes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """(runs, axes) for comparing losses, which are comparable only within one objective: where
+    the study varies an OBJECTIVE_AXES axis, its level joins the run's model in one `model`
+    label ("vanilla reconstruction=sum"), and the axis leaves `axes`. Unchanged otherwise."""
+    varied = [a for a in OBJECTIVE_AXES if a in axes]
+    if not varied:
+        return runs, axes
+    parts = ([runs["model"].astype(str)] if "model" in axes else []) + [
+        a + "=" + runs[a].astype(str) for a in varied]
+    label = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
+    kept = [a for a in axes if a not in varied]
+    return runs.assign(model=label), kept if "model" in kept else ["model", *kept]
+
+
 def studied_axes(runs: pd.DataFrame, axes: list[str]) -> list[str]:
     """The axes a study varies on purpose: every grid axis with two or more values except
     `model` (whose objectives differ) and `seed` (the replicate)."""
@@ -237,9 +255,11 @@ def study_statistics(runs_csv, axes: list[str], study: str, pairwise_out, sensit
                      divergence_out, html_out) -> None:
     """The statistics rule: pairwise.csv, sensitivity.csv, divergence.csv and their HTML."""
     runs = pd.read_csv(runs_csv)
+    within, within_axes = by_objective(runs, axes)
     tables = {
-        pairwise_out: pairwise(runs, axes, studied_axes(runs, axes), LOSS_OUTCOMES),
-        sensitivity_out: sensitivity(runs, axes),
+        pairwise_out: pairwise(within, within_axes, studied_axes(within, within_axes),
+                               LOSS_OUTCOMES),
+        sensitivity_out: sensitivity(within, within_axes),
         divergence_out: divergence(runs, axes),
     }
     for path, table in tables.items():
@@ -254,7 +274,9 @@ def study_statistics(runs_csv, axes: list[str], study: str, pairwise_out, sensit
 
 PAIRWISE_CAPTION = (
     "Every pair of levels (A, B) of each studied axis, per model, on the final validation loss "
-    "(the model's own objective) and on the plateau epoch (the first epoch at most "
+    "(the model's own objective; where the study varies reconstruction or kld_weight, which "
+    "change the loss itself, per model and level of those, named in the model column) and on "
+    "the plateau epoch (the first epoch at most "
     f"{PLATEAU_TOLERANCE:.0%} above the mean of the last {PLATEAU_WINDOW} epochs, or of the last "
     "half of a shorter run). Only runs that "
     "finished (status ok) enter. Where the two levels' runs pair one to one on the other axes "

@@ -2,8 +2,8 @@
 
 - epochs: every epoch of every run, the run's axis values as columns (a concat of metrics.csv).
 - runs: one row per run: status, stop reason, final and best validation loss, the studies'
-  convergence epoch, its KL pressure and collapse (USAGE_FIELDS), and our convergence measures (`convergence`: plateau, plateau epoch, area
-  under the validation-loss curve).
+  convergence epoch, its KL pressure and collapse (USAGE_FIELDS), and our convergence measures
+  (`convergence`: plateau, plateau epoch, area under the validation-loss curve).
 - summary: per condition (all axes but `seed`) and epoch, mean, s.d. and count over seeds.
 Every run output read is checked against the checksums of its run.json (`verified`).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import ACTIVE_VARIANCE, KL_FLOOR
+from ..config import KL_FLOOR
 from ..data import DataError, sha256_bytes, write_atomic
 
 SUMMARISED = ("val_loss", "val_recon", "train_loss", "train_recon")
@@ -66,22 +66,16 @@ def collapse_counts(runs: pd.DataFrame) -> pd.DataFrame:
                                        "kl_pressure_collapsed", "kl_pressure_others"])
 
 
-COLLAPSE_DEFINITION = (
-    "collapsed: no latent unit active on the validation set after training (variance of its "
-    f"mean over the samples > {ACTIVE_VARIANCE}), or a KL from the prior below {KL_FLOOR} nats "
-    "per sample")
-
-
 def collapse_advice(counts: pd.DataFrame) -> str:
     """One line: how many runs collapsed, why (their KL pressure) and what to try."""
     collapsed, judged = int(counts["n_collapsed"].sum()), int(counts["n_judged"].sum())
     if not collapsed:
-        return f"no run collapsed ({judged} judged; {COLLAPSE_DEFINITION})"
+        return f"no run collapsed ({judged} judged)"
     pressure = counts.loc[counts["n_collapsed"] > 0, "kl_pressure_collapsed"].median()
-    return (f"{collapsed} of {judged} runs collapsed ({COLLAPSE_DEFINITION}). Why: their KL "
-            f"pressure is ~{pressure:.3g} (the KL weighs that much per unit of summed squared "
-            "error; the ELBO's is 1). Try reconstruction: sum, a lower kld_weight, or "
-            "kl_warmup")
+    return (f"{collapsed} of {judged} runs collapsed (no active latent unit, or a KL below "
+            f"{KL_FLOOR} nats per sample). Why: KL pressure ~{pressure:.3g}, the KL's weight per "
+            "unit of summed squared error (the ELBO's: 1). Try reconstruction: sum, a lower "
+            "kld_weight, or kl_warmup")
 
 
 def verified(path, record: dict) -> bytes:
@@ -124,9 +118,10 @@ def load_latent(path) -> np.ndarray:
 def run_table(records: dict[Path, dict], epochs: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     rows = []
     for path, record in records.items():
-        rows.append({**record["config"]["axes"], **{k: record[k] for k in RUN_FIELDS},
-                     **usage_fields(record), "device": record["device"]["type"],
-                     "path": str(path.parent)})
+        axes_values = record["config"]["axes"]
+        usage = {k: v for k, v in usage_fields(record).items() if k not in axes_values}
+        rows.append({**axes_values, **{k: record[k] for k in RUN_FIELDS}, **usage,
+                     "device": record["device"]["type"], "path": str(path.parent)})
     runs = pd.DataFrame(rows)
     # Axis values come back from JSON as text; match the dtypes pandas gives the CSV columns.
     for axis in axes:

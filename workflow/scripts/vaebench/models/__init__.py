@@ -6,8 +6,9 @@ The objectives transcribe AntixK/PyTorch-VAE (the code both studies forked; the 
 arithmetic is in shared/reference/models.md §1), including its reductions: reconstruction is a
 mean over all B x G elements, KL a sum over D averaged over B, and `kld_weight` (M_N) multiplies
 the KL. The run setting `reconstruction: sum` sums the reconstruction over genes instead
-(base.py), which with a KL weight of 1 makes each loss its own paper's objective. Where the reference is numerically unsafe but algebraically equal (log-cosh), the stable
-form is used; where it is debatable (IWAE), the alternative is an option.
+(base.py), which with a KL weight of 1 makes each loss its own paper's objective. Where the
+reference is numerically unsafe but algebraically equal (log-cosh), the stable form is used;
+where it is debatable (IWAE), the alternative is an option.
 
 Four more families come from the benchmark that followed the studies (Eltager et al. 2023,
 reference/eltager2023.md §4): BetaVAE, BetaTCVAE, DIPVAE, CategoricalVAE; each has the published

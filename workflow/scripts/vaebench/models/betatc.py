@@ -50,8 +50,9 @@ class BetaTCVAE(VAE):
     the batch and sets w = 1 (its `weight = 1  # kwargs['M_N']`): reconstruction "sum" is this
     model's reference, and with it a run's KL weight defaults to 1, which is Chen et al.'s
     objective with a Gaussian p(x|z) of variance 1/2. reconstruction "mean" averages over the
-    genes too (the KL then weighs G x w against the ELBO's, as in the studies' models). With log q(z_i|x_i) and log p(z_i) summed over D and the MSS
-    estimates log q(z_i) = logsumexp_j(log W_ij + sum_d log q(z_id | x_j)) and
+    genes too (the KL then weighs G x w against the ELBO's, as in the studies' models).
+    With log q(z_i|x_i) and log p(z_i) summed over D and the MSS estimates
+    log q(z_i) = logsumexp_j(log W_ij + sum_d log q(z_id | x_j)) and
     log prod_d q(z_id) = sum_d logsumexp_j(log W_ij + log q(z_id | x_j)), N the size of the split
     the batch comes from (`dataset_size`, set by the trainer):
         MI = mean_i[log q(z_i|x_i) - log q(z_i)], TC = mean_i[log q(z_i) - log prod_d q(z_id)],
