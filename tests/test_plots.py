@@ -63,7 +63,7 @@ def test_quality_counts_diverged_and_collapsed_runs_and_gives_spearman_per_model
     fig = quality(pd.DataFrame(rows), ["model", "lr", "seed"], "s")
     scatter_vanilla, scatter_iwae, boxes = fig.axes
     # ARI falls as the loss rises: rho -1 over the 6 finished vanilla runs
-    assert scatter_vanilla.get_title() == ("VanillaVAE: Spearman rho -1.00 (n = 6)\n"
+    assert scatter_vanilla.get_title() == ("VanillaVAE\nSpearman rho -1.00 (n = 6)\n"
                                            "3 of 6 runs collapsed")
     assert scatter_iwae.get_title().endswith("(n = 4)\n0 of 4 runs collapsed")
     assert "3 of 10 runs collapsed" in fig.get_suptitle()
@@ -91,8 +91,8 @@ def test_quality_draws_a_panel_per_objective_and_compares_the_objectives_on_ari(
             for rec in ("mean", "sum") for seed in (1, 2, 3)]
     fig = quality(pd.DataFrame(rows), ["model", "reconstruction", "seed"], "objective")
     mean, summed, boxes = fig.axes
-    assert mean.get_title() == ("VanillaVAE reconstruction=mean: Spearman rho 1.00 (n = 3)\n"
+    assert mean.get_title() == ("VanillaVAE reconstruction=mean\nSpearman rho 1.00 (n = 3)\n"
                                 "3 of 3 runs collapsed")
-    assert summed.get_title().endswith("reconstruction=sum: Spearman rho 1.00 (n = 3)\n"
+    assert summed.get_title().endswith("reconstruction=sum\nSpearman rho 1.00 (n = 3)\n"
                                        "0 of 3 runs collapsed")
     assert boxes.get_xlabel() == "reconstruction"

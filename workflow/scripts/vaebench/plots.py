@@ -251,13 +251,15 @@ def quality(table: pd.DataFrame, axes: list[str], title: str,
         rho_text = f"{rho:.2f}" if np.isfinite(rho) else "n/a"
         count = counts[counts["model"] == (model or "all")]
         name = " ".join([display_name(model.split()[0]), *model.split()[1:]]) if model else title
-        ax.set_title(f"{name}: Spearman rho {rho_text} "
-                     f"(n = {len(part)})\n{int(count['n_collapsed'].sum())} of "
-                     f"{int(count['n_judged'].sum())} runs collapsed", fontsize=9)
+        ax.set_title(f"{name}\nSpearman rho {rho_text} (n = {len(part)})\n"
+                     f"{int(count['n_collapsed'].sum())} of {int(count['n_judged'].sum())} runs "
+                     "collapsed", fontsize=9)
         loss = part["final_val_loss"]
         if len(part) and (loss > 0).all() and loss.max() > 10 * loss.min():
             ax.set_xscale("log")  # over a decade or more; within one, log ticks crowd
             ax.xaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.set_xlabel("final validation loss")
         ax.set_ylabel("ARI vs cancer type" if c == 0 else "")
         ax.grid(alpha=0.3)
