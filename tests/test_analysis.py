@@ -484,6 +484,24 @@ def test_the_tied_clinical_variable_is_found_and_the_untied_one_is_not():
     assert 0.5 <= rows["gender"]["value"] < 0.6
 
 
+def test_a_clinical_variable_left_out_says_why():
+    rng = np.random.default_rng(3)
+    n = 60
+    x = rng.normal(size=(n, 3))
+    bmi = [f"{v:.1f}" for v in rng.normal(25, 3, size=n)]
+    bmi[:4] = ["unknown"] * 4
+    phenotype = phenotype_of(np.repeat(["A", "B"], n // 2), np.ones(n), np.zeros(n),
+                             stage=rng.choice(["I", "II", "III", "IV"], size=n), bmi=bmi,
+                             country=["NL"] * (n - 5) + [""] * 5, empty=[""] * n)
+    rows = {row["variable"]: row for row in clinical_associations(x, phenotype)}
+    assert all(row["measure"] == "not scored" for row in rows.values())
+    assert rows["stage"]["note"].startswith("4 categories, e.g. 'I', 'II', 'III'")
+    assert rows["bmi"]["note"].startswith("text in a numeric column: 4 of 60 values are not "
+                                          "numbers, e.g. 'unknown'")
+    assert rows["country"]["note"] == "one value, 'NL', in all 55 samples with one"
+    assert rows["empty"]["note"] == "no value in any sample"
+
+
 def test_runs_are_tested_against_their_own_baselines_run_by_run():
     rng = np.random.default_rng(6)
     n = 8

@@ -7,6 +7,7 @@ nothing else was lost or retrained.
 
 import gzip
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -342,3 +343,89 @@ def test_recovery_after_snakemake_is_killed_is_the_main_command_again(tmp_path):
     assert len(runs) == 6 and (runs["status"] == "ok").all() and (runs["epochs_run"] == 40).all()
     kept = {p for p, t in finished_before.items() if p.stat().st_mtime_ns == t}
     assert kept == set(finished_before) - cut_off and kept  # nothing finished was retrained
+
+
+# 11 ------------------------------------------------------------------------------------------
+# A cohort as users have them: tables saved by Excel (a byte-order mark), missing values spelt
+# four ways, a column that is neither a number nor two values, paths written with ~ and $VAR.
+
+def cohort_files(folder: Path, samples: int = 150):
+    """A samples-as-rows CSV and its phenotype CSV, both with a UTF-8 byte-order mark; the
+    phenotype's label column is `tissue`, its clinical columns have holes."""
+    from vaebench.data import make_synthetic, write_table
+
+    expr, phenotype = make_synthetic(samples, 200, seed=2)
+    write_table(expr, folder / "expr.csv", "rows")
+    clinical = pd.DataFrame({
+        "sample": phenotype["sample"], "tissue": phenotype["cancer type abbreviation"],
+        "OS": phenotype["OS"], "OS.time": phenotype["OS.time"],
+        "age": ["NA"] * 5 + ["[Not Available]"] * 2 + list(
+            phenotype["age_at_initial_pathologic_diagnosis"].astype(str)[7:]),
+        "sex": ["#N/A", "NA", ""] + list(phenotype["gender"][3:]),
+        "stage": np.random.default_rng(0).choice(["I", "II", "III", "IV"], size=samples),
+        "bmi": ["unknown"] * 4 + [f"{25 + i % 7}.5" for i in range(samples - 4)]})
+    clinical.to_csv(folder / "pheno.csv", index=False)
+    for name in ("expr.csv", "pheno.csv"):
+        (folder / name).write_bytes(b"\xef\xbb\xbf" + (folder / name).read_bytes())
+    return phenotype
+
+
+def cohort_config(**dataset):
+    cfg = small_config({"cohort": {
+        "table": {"path": "$VAEBENCH_COHORT/expr.csv", "samples_as": "rows",
+                  "phenotype": {"path": "~/cohort/pheno.csv"}},
+        "columns": {"label": "tissue", "clinical": ["age", "sex", "stage", "bmi"]},
+        **dataset}})
+    cfg["studies"]["s"]["grid"] = {"init": ["default"], "seed": [1]}
+    return cfg
+
+
+def test_a_cohort_with_holes_is_scored_where_it_has_values_and_says_what_it_left_out(tmp_path):
+    home = tmp_path / "home"
+    (home / "cohort").mkdir(parents=True)
+    cohort_files(home / "cohort")
+    env = {**os.environ, "HOME": str(home), "VAEBENCH_COHORT": str(home / "cohort")}
+    configfile = write_config(tmp_path / "config.yaml", cohort_config())
+    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile),
+              env=env)
+    normalised = pd.read_csv(next(tmp_path.glob("results/data/cohort/input-*/phenotype.tsv")),
+                             sep="\t", dtype=str, keep_default_na=False)
+    assert list(normalised["age"][:7]) == [""] * 7 and list(normalised["sex"][:3]) == [""] * 3
+    clinical = pd.read_csv(tmp_path / "results/s/tables/latent_clinical.csv")
+    run = clinical[clinical["source"] == "run"].set_index("variable")
+    assert run.loc["age", "measure"] == "spearman_rho" and run.loc["age", "n_samples"] == 143
+    assert run.loc["sex", "measure"] == "auc" and run.loc["sex", "n_samples"] == 147
+    assert run.loc["stage", "measure"] == "not scored"
+    assert run.loc["stage", "note"].startswith("4 categories")
+    assert run.loc["bmi", "note"].startswith("text in a numeric column: 4 of 150 values")
+    html = (tmp_path / "results/s/tables/latent.html").read_text()
+    assert "text in a numeric column" in html and "4 categories" in html
+
+
+@pytest.mark.parametrize("fault,message", [
+    ("label", r"pheno.csv: the label column 'patient' has 150 classes among its 150 labelled "
+              r"samples, e.g. 'P\d+' with 1; 0 with 5 or more samples: .*not a per-sample id"),
+    ("repeated", r"sample id '(\S+)' occurs 2 times; each sample needs an id of its own"),
+])
+def test_a_cohort_that_cannot_be_scored_stops_before_any_run_trains(tmp_path, fault, message):
+    home = tmp_path / "home"
+    (home / "cohort").mkdir(parents=True)
+    phenotype = cohort_files(home / "cohort")
+    env = {**os.environ, "HOME": str(home), "VAEBENCH_COHORT": str(home / "cohort")}
+    if fault == "label":  # a per-patient id chosen as the label
+        table = pd.read_csv(home / "cohort/pheno.csv", dtype=str, encoding="utf-8-sig")
+        table.assign(patient=[f"P{i}" for i in range(len(table))]).to_csv(
+            home / "cohort/pheno.csv", index=False)
+        cfg = cohort_config(columns={"label": "patient"})
+    else:  # an AnnData file whose obs names repeat (anndata itself only warns)
+        from vaebench.data import make_synthetic, write_h5ad
+
+        expr, _ = make_synthetic(150, 200, seed=2)
+        expr.columns = [*expr.columns[:-1], expr.columns[0]]
+        write_h5ad(expr, phenotype.assign(sample=expr.columns), home / "cohort/d.h5ad")
+        cfg = small_config({"cohort": {"h5ad": {"path": "~/cohort/d.h5ad"}}})
+    done = snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
+                     str(write_config(tmp_path / "config.yaml", cfg)), check=False, env=env)
+    assert done.returncode != 0
+    assert re.search(message, console(done)), console(done)
+    assert not (tmp_path / "results/s/runs").exists()  # no run trained for nothing

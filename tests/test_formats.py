@@ -246,3 +246,131 @@ def test_a_table_read_the_wrong_way_round_stops_before_training(files, tmp_path)
             f"failed: {files / 'columns.tsv.gz'}: datasets.t.table.samples_as is rows, but its "
             "header holds 120 sample ids" in done.stderr)
     assert not list(tmp_path.glob("results/t/runs/*/run.json"))
+
+
+# Files that are almost right, and annotations with holes -------------------------------------
+
+def test_every_reader_refuses_a_repeated_sample_id_and_says_how_often(tmp_path):
+    expr, phenotype = make_synthetic(30, 20, 3)
+    expr.columns = [*expr.columns[:-3], *[expr.columns[0]] * 3]  # the first id 4 times
+    from vaebench.data import write_h5ad, write_table, write_xena
+
+    write_xena(expr, tmp_path / "x.tsv")
+    write_table(expr, tmp_path / "rows.csv", "rows")
+    write_table(expr, tmp_path / "columns.tsv", "columns")
+    first = expr.columns[0]
+    for path, how in (("x.tsv", {"format": "xena"}),
+                      ("rows.csv", {"format": "table", "samples_as": "rows"}),
+                      ("columns.tsv", {"format": "table", "samples_as": "columns"})):
+        with pytest.raises(DataError, match=f"{path}.*sample id '{first}' occurs 4 times"):
+            read_expression(tmp_path / path, **how)
+    # AnnData keeps repeated obs names (it only warns): refused at read time, expression and obs
+    write_h5ad(expr, phenotype.assign(sample=expr.columns), tmp_path / "d.h5ad")
+    for read in (lambda p: read_expression(p, "h5ad"), lambda p: read_phenotype(p, "h5ad")):
+        with pytest.raises(DataError, match=rf"d.h5ad \(obs index.*sample id '{first}' occurs "
+                                            "4 times"):
+            read(tmp_path / "d.h5ad")
+    phenotype.assign(sample=expr.columns).to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(DataError, match=f"p.csv \\(column 'sample'\\): sample id '{first}' "
+                                        "occurs 4 times"):
+        read_phenotype(tmp_path / "p.csv")
+
+
+def test_a_csv_with_a_byte_order_mark_is_read_as_without(files, tmp_path):
+    """Excel's "CSV UTF-8" starts the file with a byte-order mark: still a legitimate file."""
+    annotations = ["cancer type abbreviation", "sample_type", "OS", "OS.time", "gender",
+                   "age_at_initial_pathologic_diagnosis"]
+    for name, samples_as in (("rows.csv.gz", "rows"), ("columns.csv", "columns")):
+        text = (files / name).read_bytes()
+        marked = tmp_path / name.removesuffix(".gz")
+        marked.write_bytes(b"\xef\xbb\xbf" + (gzip.decompress(text) if name.endswith(".gz")
+                                               else text))
+        pd.testing.assert_frame_equal(
+            read_expression(marked, "table", samples_as=samples_as,
+                            annotation_columns=annotations),
+            read_expression(files / name, "table", samples_as=samples_as,
+                            annotation_columns=annotations))
+    marked = tmp_path / "pheno.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + (files / "rows_pheno.csv").read_bytes())
+    pd.testing.assert_frame_equal(read_phenotype(marked), read_phenotype(files / "rows_pheno.csv"))
+
+
+def test_an_hdf5_file_that_is_not_anndata_is_called_what_it_is(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "filtered_feature_bc_matrix.h5", "w") as f:  # 10x's layout
+        group = f.create_group("matrix")
+        for name in ("data", "indices", "indptr", "barcodes", "shape"):
+            group.create_dataset(name, data=np.arange(3))
+    with pytest.raises(DataError, match="a 10x Genomics HDF5 matrix.*not AnnData.*"
+                                        r"scanpy.read_10x_h5\(path\).write_h5ad"):
+        read_expression(tmp_path / "filtered_feature_bc_matrix.h5", "h5ad")
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f.create_dataset("values", data=np.arange(3))
+    with pytest.raises(DataError, match=r"other.h5: an HDF5 file, but not AnnData \(it holds "
+                                        "values; AnnData has X, obs and var\\)"):
+        read_phenotype(tmp_path / "other.h5", "h5ad")
+    with pytest.raises(DataError, match=f"h5ad file {tmp_path} is a directory, not a file"):
+        read_expression(tmp_path, "h5ad")
+
+
+def test_missing_values_read_the_same_whatever_their_spelling(tmp_path):
+    from vaebench.data import MISSING_VALUES
+
+    _, phenotype = make_synthetic(40, 20, 3)
+    tokens = [t for t in MISSING_VALUES if t]
+    phenotype["gender"] = [tokens[i % len(tokens)] if i < 16 else v
+                           for i, v in enumerate(phenotype["gender"])]
+    phenotype["OS.time"] = ["[Not Available]", "#N/A", "NA", "",
+                            *phenotype["OS.time"].astype(str)[4:]]
+    phenotype.to_csv(tmp_path / "p.csv", index=False)
+    table = read_phenotype(tmp_path / "p.csv")
+    assert list(table["gender"][:16]) == [""] * 16 and set(table["gender"][16:]) <= {"MALE",
+                                                                                    "FEMALE"}
+    assert list(table["survival_time"][:4]) == [""] * 4
+
+
+def test_an_anndata_label_with_no_value_in_any_sample_is_named(tmp_path):
+    import h5py
+
+    from vaebench.data import write_h5ad
+
+    expr, phenotype = make_synthetic(30, 20, 3)
+    write_h5ad(expr, phenotype.assign(tissue="x"), tmp_path / "d.h5ad")
+    with h5py.File(tmp_path / "d.h5ad", "r+") as f:  # as anndata stores an all-NaN category
+        column = f["obs/tissue"]
+        del column["categories"], column["codes"]
+        column.create_dataset("categories", data=np.array([], dtype=object),
+                              dtype=h5py.string_dtype())
+        column.create_dataset("codes", data=np.full(30, -1, dtype=np.int8))
+    with pytest.raises(DataError, match="the label column 'tissue' has no values in all 30 "
+                                        "samples: latent spaces need at least two groups"):
+        read_phenotype(tmp_path / "d.h5ad", "h5ad", {"label": "tissue"})
+
+
+def test_a_label_with_a_class_per_sample_is_refused_with_what_a_label_needs(tmp_path):
+    from vaebench.data import check_scorable_label
+
+    _, phenotype = make_synthetic(30, 20, 3)
+    phenotype.assign(patient=[f"P{i}" for i in range(30)]).to_csv(tmp_path / "p.csv",
+                                                                  index=False)
+    table = read_phenotype(tmp_path / "p.csv", columns={"label": "patient"})
+    with pytest.raises(DataError, match=r"p.csv: the label column 'patient' has 30 classes "
+                                        r"among its 30 labelled samples, e.g. 'P\d+' with 1; 0 "
+                                        "with 5 or more samples: latent spaces are scored "
+                                        "against at least two classes of 5 or more.*not a "
+                                        r"per-sample id\): choose another column "
+                                        r"\(columns.label\)"):
+        check_scorable_label(table, tmp_path / "p.csv", "patient", "columns")
+    _, many = make_synthetic(200, 20, 3)  # cancer types in TCGA's proportions: scorable
+    many.to_csv(tmp_path / "types.csv", index=False)
+    check_scorable_label(read_phenotype(tmp_path / "types.csv"), "types.csv", "c", "columns")
+
+
+def test_log2p1_on_values_already_logged_is_warned_about(tmp_path):
+    expr, _ = make_synthetic(40, 60, 3)  # log2(x + 1) values, as Xena serves them
+    logged = preprocess(expr, top_k=20, transform="log2p1").summary
+    assert "look logged already" in logged["warnings"][0]
+    assert "transform: none" in logged["warnings"][0]
+    counts = np.round(2 ** expr.fillna(0) - 1)
+    assert "warnings" not in preprocess(counts, top_k=20, transform="log2p1").summary

@@ -89,8 +89,10 @@ def test_quality_draws_a_panel_per_objective_and_compares_the_objectives_on_ari(
              "ari_genes": 0.95, "ari_untrained": 0.8, "collapsed": rec == "mean",
              "kl_pressure": 104.0 if rec == "mean" else 1.0}
             for rec in ("mean", "sum") for seed in (1, 2, 3)]
-    fig = quality(pd.DataFrame(rows), ["model", "reconstruction", "seed"], "objective")
+    fig = quality(pd.DataFrame(rows), ["model", "reconstruction", "seed"], "objective",
+                  label="tissue")
     mean, summed, boxes = fig.axes
+    assert mean.get_ylabel() == "ARI vs tissue"  # the dataset's label column, whatever it is
     assert mean.get_title() == ("VanillaVAE reconstruction=mean\nSpearman rho 1.00 (n = 3)\n"
                                 "3 of 3 runs collapsed")
     assert summed.get_title().endswith("reconstruction=sum\nSpearman rho 1.00 (n = 3)\n"

@@ -137,3 +137,12 @@ def test_the_local_profile_gives_the_jobs_its_runs_per_gpu(tmp_path):
                      str(tmp_path), "--configfile", str(TINY))
     jobs = re.findall(r"rule (train\w*):.*?resources: ([^\n]*)", done.stdout, re.S)
     assert jobs and all(f"runs_per_gpu={k}" in resources for _, resources in jobs), done.stdout
+
+
+def test_an_unwritable_slot_directory_is_named_with_the_way_out(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")  # a directory cannot be made inside a file, even by root
+    with pytest.raises(SlotError, match=f"cannot keep GPU slot locks in {blocker}/slots: "
+                                        ".*point it at a writable local directory with TMPDIR"):
+        with gpu_slot(["0"], 1, blocker / "slots"):
+            pass

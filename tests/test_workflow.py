@@ -131,6 +131,18 @@ def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
                 c["studies"]["init"]["grid"].update(model=["dipvae"], reconstruction=["mean"])),
      r"studies.init run model=dipvae/init=default/seed=1/reconstruction=mean: "
      r"reconstruction='mean' cannot apply to dipvae's objective fork"),
+    # files the config names, as a shell would read the paths: ~ and $VAR expanded
+    (lambda c: c["datasets"].update(tcga={"xena": {"path": str(REPO / "tests")}}),
+     r"datasets.tcga.xena.path: '\S+/tests' is a directory; name the file inside it"),
+    (lambda c: c["datasets"].update(tcga={"xena": {"path": "$VAEBENCH_NO_SUCH_DIR/x.tsv"}}),
+     r"datasets.tcga.xena.path: '\$VAEBENCH_NO_SUCH_DIR/x.tsv' names the environment variable "
+     r"\$VAEBENCH_NO_SUCH_DIR, which is not set"),
+    (lambda c: c["datasets"].update(tcga={"xena": {"path": "~/no-such-vaebench-file.tsv"}}),
+     r"no such file '~/no-such-vaebench-file.tsv' \(/\S+/no-such-vaebench-file.tsv\)"),
+    # a setting that would have no effect: latent_kind where no latent space is saved
+    (lambda c: c["studies"]["hparam"]["grid"].update(latent_kind=["mean", "sample"]),
+     r"studies.hparam.grid.latent_kind: run model=vanilla/lr=0.001/latent=4/optimizer=adam/"
+     r"latent_kind=mean saves no latent space \(save_latent\)"),
     (lambda c: c["studies"]["init"]["base"].update(lr=0.002), None),
 ])
 def test_bad_config_stops_before_any_job(tmp_path, edit, message):
@@ -251,6 +263,14 @@ def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finis
                     "embedding": 1, "quality_figure": 1, "all": 1}
 
 
+def test_latent_kind_means_nothing_to_runs_that_save_no_latent_space(finished):
+    workdir, configfile = finished
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["defaults"]["latent_kind"] = "sample"  # init's saved runs change; hparam's do not
+    jobs = planned_jobs(workdir, write_config(workdir / "sampled.yaml", cfg))
+    assert jobs["train_latent"] == 4 and "train" not in jobs  # init saves 4 of its 8
+
+
 @pytest.mark.parametrize("latent", [[4, 8], [8]])  # a value added; a value replaced
 def test_editing_a_grid_value_schedules_only_the_new_runs(finished, latent):
     workdir, configfile = finished
@@ -267,6 +287,8 @@ def test_report_is_self_contained_with_the_figures(finished):
     html = (workdir / "report.html").read_text()
     assert "init.png" in html and "hparam.png" in html
     assert "init_embedding.png" in html and "statistics.html" in html and "latent.html" in html
+    # the opening text describes this config: its studies and the models of their grids
+    assert "init, hparam" in html and "vanilla, infovae" in html and "four VAEs" not in html
 
 
 

@@ -1,6 +1,7 @@
 # Helpers only (no rules): config validation, the run table, input and param functions.
 
 import hashlib
+import os
 import re
 import sys
 from pathlib import Path
@@ -113,11 +114,35 @@ def latent_selection(name, study):
     ]
 
 
+def drop_unused_latent_kind(name, study):
+    """`latent_kind` says what a saved latent space holds: it means nothing to a run that saves
+    none. As a grid axis there it is refused; set elsewhere (defaults, base), it is left out of
+    those runs' settings, so that editing it reruns only the runs it changes."""
+    saved = set(LATENT_RUNS[name])
+    if "latent_kind" in study["grid"] and set(RUNS[name]) - saved:
+        unsaved = next(path for path in RUNS[name] if path not in saved)
+        raise WorkflowError(
+            f"studies.{name}.grid.latent_kind: run {unsaved} saves no latent space "
+            "(save_latent), so its latent_kind has no effect; select the runs in save_latent "
+            "or drop the axis"
+        )
+    for path, settings in RUNS[name].items():
+        if path not in saved:
+            settings.pop("latent_kind", None)
+
+
 RUNS = {name: expand_study(name, study) for name, study in config["studies"].items()}
 LATENT_RUNS = {name: latent_selection(name, study) for name, study in config["studies"].items()}
+for name, study in config["studies"].items():
+    drop_unused_latent_kind(name, study)
 
 
 # ----- data -----
+
+
+def user_file(path):
+    """A file path from the config as a shell would read it: ~ and $VAR expanded."""
+    return os.path.expandvars(os.path.expanduser(path)) if path else path
 
 
 def expression_file(dataset):
@@ -125,7 +150,7 @@ def expression_file(dataset):
     spec = config["datasets"][dataset]
     for fmt in ("xena", "h5ad", "table"):
         if spec.get(fmt, {}).get("path"):
-            return spec[fmt]["path"]
+            return user_file(spec[fmt]["path"])
     return f"resources/{dataset}/expression.tsv.gz"
 
 
@@ -134,14 +159,14 @@ def phenotype_source(dataset):
     a download, a user's file), the obs of an h5ad, or the annotation columns of a table."""
     spec = config["datasets"][dataset]
     if "h5ad" in spec:
-        return spec["h5ad"]["path"], "h5ad"
+        return user_file(spec["h5ad"]["path"]), "h5ad"
     if "table" in spec:
         phenotype = spec["table"].get("phenotype") or {}
         if phenotype.get("path"):
-            return phenotype["path"], "table"
-        return spec["table"]["path"], "in_table"
+            return user_file(phenotype["path"]), "table"
+        return user_file(spec["table"]["path"]), "in_table"
     phenotype = spec.get("xena", {}).get("phenotype") or {}
-    return phenotype.get("path") or f"resources/{dataset}/phenotype.tsv", "table"
+    return user_file(phenotype.get("path")) or f"resources/{dataset}/phenotype.tsv", "table"
 
 
 def read_params(dataset):
@@ -169,11 +194,7 @@ def check_user_files():
             "table.phenotype.path": (table.get("phenotype") or {}).get("path"),
         }
         for key, path in paths.items():
-            if path and not Path(path).is_file():
-                raise WorkflowError(
-                    f"datasets.{name}.{key}: no such file {path!r} "
-                    f"(relative paths start from the working directory {Path.cwd()})"
-                )
+            check_user_file(f"datasets.{name}.{key}", path)
     for study, runs in LATENT_RUNS.items():
         dataset = config["studies"][study]["dataset"]
         spec = config["datasets"][dataset]
@@ -191,6 +212,26 @@ def check_user_files():
                 f"studies.{study}.save_latent needs sample labels: a table with samples as "
                 f"columns has no room for them; set datasets.{dataset}.table.phenotype.path"
             )
+
+
+def check_user_file(key, path):
+    """A file the config names must be one: say which key, and why it is not."""
+    if not path:
+        return
+    expanded = user_file(path)
+    unset = re.findall(r"\$\{?(\w+)", expanded)
+    if unset:
+        raise WorkflowError(
+            f"{key}: {path!r} names the environment variable ${unset[0]}, which is not set"
+        )
+    shown = repr(path) if expanded == path else f"{path!r} ({expanded})"
+    if Path(expanded).is_dir():
+        raise WorkflowError(f"{key}: {shown} is a directory; name the file inside it")
+    if not Path(expanded).is_file():
+        raise WorkflowError(
+            f"{key}: no such file {shown} "
+            f"(relative paths start from the working directory {Path.cwd()})"
+        )
 
 
 def datasets_pattern(kind):
@@ -294,6 +335,13 @@ def train_data(wildcards):
     return preprocessed(wildcards.study)
 
 
+def train_latent_data(wildcards):
+    """A run that saves its latent space waits for the study's annotations: the phenotype step
+    checks the label column before any run trains for it. ancient: editing the annotations
+    rescores the runs, it does not retrain them."""
+    return {**preprocessed(wildcards.study), "phenotype": ancient(study_phenotype(wildcards))}
+
+
 def run_settings(wildcards):
     return RUNS[wildcards.study][wildcards.run]
 
@@ -370,6 +418,14 @@ def study_phenotype(wildcards):
     """The study's annotations as the phenotype rule normalised them."""
     dataset = config["studies"][wildcards.study]["dataset"]
     return f"results/data/{dataset}/input-{source_id(dataset)}/phenotype.tsv"
+
+
+def study_label(wildcards):
+    """What the study's latent spaces are scored against, as the figures name it: its dataset's
+    label column ("cancer type" for TCGA-CDR's default)."""
+    spec = config["datasets"][config["studies"][wildcards.study]["dataset"]]
+    column = resolve_columns(spec.get("columns"))[0]["label"]
+    return "cancer type" if column == resolve_columns(None)[0]["label"] else column
 
 
 def study_annotations_source(wildcards):

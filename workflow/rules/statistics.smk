@@ -145,6 +145,7 @@ rule embedding:
         "../../envs/analysis.yaml"
     params:
         annotations=study_annotations_source,
+        label=study_label,
     script:
         "../scripts/embedding.py"
 
@@ -175,5 +176,6 @@ rule quality_figure:
         "../../envs/analysis.yaml"
     params:
         axes=study_axes,
+        label=study_label,
     script:
         "../scripts/quality_figure.py"

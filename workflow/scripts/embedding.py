@@ -6,4 +6,4 @@ with logged(snakemake):
     embedding_figure(snakemake.input.runs, list(snakemake.input.latents),
                      snakemake.input.samples, snakemake.input.phenotype,
                      snakemake.wildcards.study, [snakemake.output.png, snakemake.output.pdf],
-                     source=snakemake.params.annotations)
+                     source=snakemake.params.annotations, label=snakemake.params.label)

@@ -1,6 +1,6 @@
 from vaebench.job import logged
 
-with logged(snakemake):
+with logged(snakemake) as warn:
     from vaebench.data import check_orientation, preprocess, read_expression, save_preprocessed
 
     read = dict(snakemake.params.read)
@@ -14,6 +14,8 @@ with logged(snakemake):
                            samples_as=read["samples_as"],
                            annotation_columns=read["annotation_columns"])
     prep = preprocess(expr, **snakemake.params.options, source=source)
+    for warning in prep.summary.get("warnings", []):
+        warn(warning)
     save_preprocessed(prep, snakemake.output.matrix, snakemake.output.genes,
                       snakemake.output.samples, snakemake.output.summary)
     print(f"{prep.x.shape[0]} samples x {prep.x.shape[1]} genes")

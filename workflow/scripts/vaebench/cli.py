@@ -48,6 +48,8 @@ def _preprocess(args) -> None:
                       duplicates=args.duplicates, variability=args.variability,
                       scaling=args.scaling, scale_fit=args.scale_fit, normals=args.normals,
                       source=args.input)
+    for warning in prep.summary.get("warnings", []):
+        print(f"vaebench: warning: {warning}", file=sys.stderr)
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     save_preprocessed(prep, *preprocessed_paths(args.out_dir))
     print(f"{prep.x.shape[0]} samples x {prep.x.shape[1]} genes -> {args.out_dir}")

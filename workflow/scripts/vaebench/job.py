@@ -17,11 +17,18 @@ from contextlib import contextmanager
 @contextmanager
 def logged(snakemake):
     """Run the block with stdout and stderr in the job's log; on an exception, write the
-    traceback there, the one-line cause to the console, and exit 1 (the job failed)."""
+    traceback there, the one-line cause to the console, and exit 1 (the job failed). Yields
+    `warn(message)`, which writes a warning to both the log and the console."""
     console = sys.stderr
     sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)
+
+    def warn(message: str) -> None:
+        for stream in (sys.stdout, console):
+            print(f"vaebench: warning: rule {snakemake.rule}: {message}", file=stream,
+                  flush=True)
+
     try:
-        yield
+        yield warn
     except Exception as err:  # noqa: BLE001  (every failure: log it, name it, fail the job)
         traceback.print_exc()
         where = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())

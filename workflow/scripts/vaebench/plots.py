@@ -147,8 +147,9 @@ def dots(runs: pd.DataFrame, x: str, y: str, col: str, title: str) -> plt.Figure
     return fig
 
 
-def embedding(latents: dict, labels, title: str) -> plt.Figure:
-    """{panel title: mu [n x D]} -> PCA scatter per panel, coloured and labelled by `labels`."""
+def embedding(latents: dict, labels, title: str, label: str = "cancer type") -> plt.Figure:
+    """{panel title: mu [n x D]} -> PCA scatter per panel, coloured and labelled by `labels`
+    (the values of the dataset's label column, named `label`)."""
     from sklearn.decomposition import PCA
 
     labels = np.asarray(labels, dtype=object)
@@ -187,13 +188,13 @@ def embedding(latents: dict, labels, title: str) -> plt.Figure:
     fig.legend(handles, names, loc="lower center", ncol=min(len(names), 11), fontsize=6,
                markerscale=2, frameon=False)
     fig.suptitle(f"{title}: encoder means of all samples, first two principal components, "
-                 "by cancer type")
+                 f"by {label}")
     fig.tight_layout(rect=(0, (0.02 + 0.022 * math.ceil(len(types) / 11)) / nrows, 1, 1))
     return fig
 
 
 def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, study: str,
-                     out_paths: list, source=None) -> None:
+                     out_paths: list, source=None, label: str = "cancer type") -> None:
     """One run per model (the first in `latent_paths`, grid order, that finished; else the first
     at all) drawn by `embedding`. `source`: where the annotations came from, for messages."""
     from .analysis import load_latent, sample_labels
@@ -211,13 +212,15 @@ def embedding_figure(runs_csv, latent_paths: list, samples_txt, phenotype_path, 
         run_name = Path(path).parent.as_posix().split("/runs/", 1)[-1]
         latents[f"{display_name(model)}\n{run_name}" + ("" if status == "ok" else f" ({status})")] \
             = load_latent(path)
-    save(embedding(latents, sample_labels(samples_txt, phenotype_path, source), study), out_paths)
+    save(embedding(latents, sample_labels(samples_txt, phenotype_path, source), study, label),
+         out_paths)
 
 
 def quality(table: pd.DataFrame, axes: list[str], title: str,
-            runs: pd.DataFrame | None = None) -> plt.Figure:
+            runs: pd.DataFrame | None = None, label: str = "cancer type") -> plt.Figure:
     """`table`: latent.csv with each run's final_val_loss; `runs`: runs.csv, whose collapsed
-    runs are counted (default: the table's). See the module docstring."""
+    runs are counted (default: the table's); `label`: what the ARI is against (the dataset's
+    label column). See the module docstring."""
     from .analysis import by_objective, collapse_advice, collapse_counts, studied_axes
 
     if "model" not in table:
@@ -261,7 +264,7 @@ def quality(table: pd.DataFrame, axes: list[str], title: str,
         else:
             ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.set_xlabel("final validation loss")
-        ax.set_ylabel("ARI vs cancer type" if c == 0 else "")
+        ax.set_ylabel(f"ARI vs {label}" if c == 0 else "")
         ax.grid(alpha=0.3)
     for r, axis in enumerate(compared, start=1):
         ax = fig.add_subplot(grid[r, :])
@@ -297,12 +300,13 @@ def baselines(ax, runs: pd.DataFrame) -> None:
             ax.axhline(value, color="k", linestyle=style, linewidth=1, label=name)
 
 
-def quality_figure(latent_csv, runs_csv, axes: list[str], study: str, out_paths: list) -> None:
+def quality_figure(latent_csv, runs_csv, axes: list[str], study: str, out_paths: list,
+                   label: str = "cancer type") -> None:
     sns.set_theme(style="ticks", context="paper")
     runs = pd.read_csv(runs_csv).set_index("path")
     table = pd.read_csv(latent_csv)
     table["final_val_loss"] = runs.loc[table["path"], "final_val_loss"].to_numpy()
-    save(quality(table, axes, study, runs.reset_index()), out_paths)
+    save(quality(table, axes, study, runs.reset_index(), label), out_paths)
 
 
 def save(fig: plt.Figure, paths: list) -> None:

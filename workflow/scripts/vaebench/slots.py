@@ -81,7 +81,10 @@ def gpu_slot(devices: list[str], per_device: int, lock_dir=None,
     if not devices or per_device < 1:
         raise SlotError(f"no GPU slots to take: {len(devices)} device(s) x {per_device} run(s)")
     lock_dir = Path(lock_dir) if lock_dir is not None else default_lock_dir()
-    lock_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _unwritable(lock_dir, err) from None
     deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
     waiting = False
     while True:
@@ -106,8 +109,18 @@ def gpu_slot(devices: list[str], per_device: int, lock_dir=None,
         time.sleep(poll_seconds)
 
 
+def _unwritable(lock_dir: Path, err: OSError) -> SlotError:
+    return SlotError(
+        f"cannot keep GPU slot locks in {lock_dir}: {err.strerror or err}. They live in the "
+        "temporary directory: point it at a writable local directory with TMPDIR (or "
+        "Snakemake's --default-resources tmpdir=...)")
+
+
 def _try_lock(path: Path):
-    handle = open(path, "a+")  # noqa: SIM115  (held open while the slot is held)
+    try:
+        handle = open(path, "a+")  # noqa: SIM115  (held open while the slot is held)
+    except OSError as err:
+        raise _unwritable(path.parent, err) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -23,7 +23,7 @@ COX_L1_RATIO = 0.001  # almost pure ridge: every dimension keeps a say
 # The normalised phenotype table's own columns; every other column is a clinical variable.
 PHENOTYPE_COLUMNS = ("sample", "label", "sample_type", "survival_time", "survival_event")
 CLINICAL_FIELDS = ("variable", "measure", "value", "best_dim", "n_significant", "n_dims",
-                   "n_samples")
+                   "n_samples", "note")
 
 
 def sample_phenotype(samples_txt, phenotype_path) -> pd.DataFrame:
@@ -116,7 +116,8 @@ def clinical_associations(x, phenotype: pd.DataFrame) -> list[dict]:
       value (what a one-variable logistic model ranks), value = max(AUC, 1 - AUC);
     best_dim: the dimension with that value; n_significant: dimensions whose two-sided p
     (Spearman; Mann-Whitney for the AUC) passes Holm's correction over the dimensions at
-    ALPHA. Other variables (more than two categories) are left out."""
+    ALPHA. A variable that is neither is a row with measure "not scored" and the reason in
+    `note` (one value, text in a numeric column, more than two categories)."""
     x = np.asarray(x, dtype=float)
     rows = []
     for column in [c for c in phenotype.columns if c not in PHENOTYPE_COLUMNS]:
@@ -124,12 +125,17 @@ def clinical_associations(x, phenotype: pd.DataFrame) -> list[dict]:
         present = (cells != "").to_numpy() & np.isfinite(x).all(axis=1)
         numbers = pd.to_numeric(cells, errors="coerce").to_numpy()
         levels = sorted(set(cells[present]))
+        why = _not_scored(cells[present], numbers[present], levels)
+        if why:
+            rows.append({"variable": column, "measure": "not scored", "value": np.nan,
+                         "n_dims": x.shape[1], "n_samples": int(present.sum()), "note": why})
+            continue
         if np.isfinite(numbers[present]).all() and len(levels) > 2:
             measure = "spearman_rho"
             results = [stats.spearmanr(x[present, d], numbers[present]) for d in range(x.shape[1])]
             values = np.abs([r.statistic for r in results])
             pvalues = np.array([r.pvalue for r in results])
-        elif len(levels) == 2:
+        else:  # two values (_not_scored)
             measure = "auc"
             second = (cells[present] == levels[1]).to_numpy()
             values, pvalues = [], []
@@ -139,8 +145,6 @@ def clinical_associations(x, phenotype: pd.DataFrame) -> list[dict]:
                 values.append(max(auc, 1 - auc))
                 pvalues.append(test.pvalue)
             values, pvalues = np.array(values), np.array(pvalues)
-        else:
-            continue
         ok = np.isfinite(values)
         best = int(np.nanargmax(values)) if ok.any() else None
         rows.append({"variable": column, "measure": measure,
@@ -149,6 +153,25 @@ def clinical_associations(x, phenotype: pd.DataFrame) -> list[dict]:
                      "n_significant": int((holm(np.where(ok, pvalues, 1.0)) < ALPHA).sum()),
                      "n_dims": x.shape[1], "n_samples": int(present.sum())})
     return rows
+
+
+def _not_scored(cells: pd.Series, numbers: np.ndarray, levels: list[str]) -> str:
+    """Why a clinical variable cannot be scored ("" if it can): it needs numbers with more
+    than two values, or exactly two values. Missing values are already left out."""
+    if not levels:
+        return "no value in any sample"
+    if len(levels) == 1:
+        return f"one value, {levels[0]!r}, in all {len(cells)} samples with one"
+    if len(levels) == 2:
+        return ""
+    text = cells[~np.isfinite(numbers)]
+    if np.isfinite(numbers).any() and len(text) < len(cells) / 2:
+        return (f"text in a numeric column: {len(text)} of {len(cells)} values are not numbers, "
+                f"e.g. {text.iloc[0]!r} (a missing value? write it as empty or NA)")
+    if len(text):
+        return (f"{len(levels)} categories, e.g. {', '.join(map(repr, levels[:3]))}: scored "
+                "are numbers (Spearman) or two values (AUC)")
+    return ""
 
 
 def clinical_scores(x, phenotype: pd.DataFrame, seed: int = 0) -> list[dict]:
@@ -164,7 +187,7 @@ CLINICAL_CAPTION = (
     "latent width, or cancer type alone as one-hot columns), what the representation tells of "
     "the clinical variables. Overall survival: a Cox model with an elastic-net penalty, almost "
     f"pure ridge (alpha {COX_PENALTY}, l1_ratio {COX_L1_RATIO}, on standardised coefficients) "
-    "fit in {SURVIVAL_FOLDS}-fold cross-validation "
+    f"fit in {SURVIVAL_FOLDS}-fold cross-validation "
     "stratified by event, Harrell's concordance index of each held-out fold's risks (the pairs "
     "of all folds added up): c_index over all "
     "comparable pairs (pan-cancer: cancer type alone predicts survival strongly; compare with "
@@ -174,4 +197,6 @@ CLINICAL_CAPTION = (
     "value = the largest |rho|), the AUC of the dimension for a two-valued one (sex; value = "
     "max(AUC, 1 - AUC)); best_dim the dimension with that value; n_significant the dimensions "
     f"whose p passes Holm's correction over the dimensions at {ALPHA} (Spearman's test; "
-    "Mann-Whitney U for the AUC). Samples without a value are left out (n_samples).")
+    "Mann-Whitney U for the AUC). Samples without a value are left out (n_samples); a "
+    "variable that cannot be scored (one value, text in a numeric column, more than two "
+    "categories) is a row 'not scored' with the reason in note.")

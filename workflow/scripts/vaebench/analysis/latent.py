@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from ..config import ACTIVE_VARIANCE  # Burda et al. 2016: active if Var over samples > 0.01
-from ..data import DataError, atomic_path, load_phenotype, write_atomic
+from ..data import MIN_CLASS_SAMPLES, DataError, atomic_path, load_phenotype, write_atomic
 from .clinical import clinical_scores, sample_phenotype
 from .tables import load_latent
 
 KNN_NEIGHBOURS = 5
-CV_FOLDS = 5
+# Stratified k-fold needs k samples a class: the phenotype step refuses a label with fewer
+# than two such classes (data.check_scorable_label) with this same number.
+CV_FOLDS = MIN_CLASS_SAMPLES
 GRAPH_NEIGHBOURS = 15  # the benchmark's kNN graph for Leiden (reference/eltager2023.md 5.1)
 LEIDEN_SEED = 42  # the benchmark's
 LATENT_FIELDS = ("n_samples", "n_types", "knn_accuracy", "knn_balanced_accuracy",

@@ -24,10 +24,12 @@ imports pandas or the format readers (half a second of every run's start).
 import importlib
 
 _ROOMS = {
-    "files": ("DataError", "atomic_path", "download", "sha256_bytes", "write_atomic"),
-    "formats": ("DEFAULT_COLUMNS", "EXPRESSION_FORMATS", "SAMPLE_TYPE_CODES",
-                "annotation_columns", "check_orientation", "load_phenotype", "read_expression",
-                "read_phenotype", "resolve_columns", "write_phenotype"),
+    "files": ("MISSING_VALUES", "DataError", "atomic_path", "download", "sha256_bytes",
+              "write_atomic"),
+    "formats": ("DEFAULT_COLUMNS", "EXPRESSION_FORMATS", "MIN_CLASS_SAMPLES",
+                "SAMPLE_TYPE_CODES", "annotation_columns", "check_orientation",
+                "check_scorable_label", "load_phenotype", "read_expression", "read_phenotype",
+                "resolve_columns", "write_phenotype"),
     "h5ad": ("read_h5ad", "write_h5ad"),
     "preprocess": ("DUPLICATE_POLICIES", "NA_POLICIES", "NORMALS", "SCALE_FITS",
                    "SCALING_METHODS", "TRANSFORMS", "VARIABILITY_METHODS", "Preprocessed",

@@ -6,6 +6,7 @@ import errno
 import gzip
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,36 @@ from pathlib import Path
 
 class DataError(ValueError):
     """Bad input data; message names the problem, the value and where (file, line, config key)."""
+
+
+# What a cell says when it has no value, read the same way by every reader (expression and
+# annotations): empty, R's and pandas' NA and NaN, spreadsheets' #N/A, and the bracketed
+# tokens of TCGA-CDR (the Xena survival table).
+MISSING_VALUES = ("", "NA", "NaN", "nan", "#N/A", "[Not Available]", "[Unknown]",
+                  "[Not Applicable]", "[Discrepancy]")
+
+
+def existing_file(path, what: str) -> Path:
+    """`path` as a Path, if it is a file; else a DataError that says whether it is missing or a
+    directory (`what`: "expression file", "h5ad file", ...)."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{what} {path} is a directory, not a file: name the file inside it")
+    if not path.is_file():
+        raise DataError(f"{what} not found: {path}")
+    return path
+
+
+def check_unique_ids(ids, where: str, what: str = "sample") -> None:
+    """Every id names one sample (gene): the first repeated id, how often it occurs and how many
+    ids repeat, else nothing."""
+    counts = Counter(ids)
+    repeated = [(value, n) for value, n in counts.items() if n > 1]
+    if repeated:
+        value, n = repeated[0]
+        more = f" ({len(repeated) - 1} more ids repeat)" if len(repeated) > 1 else ""
+        raise DataError(f"{where}: {what} id {value!r} occurs {n} times{more}; each {what} "
+                        "needs an id of its own")
 
 
 

@@ -18,12 +18,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .files import DataError
+from .files import MISSING_VALUES, DataError, check_unique_ids
 from .h5ad import read_h5ad, read_obs
 from .table import read_header, read_table, read_text_table, write_text_table
 from .xena import read_xena
 
 EXPRESSION_FORMATS = ("xena", "h5ad", "table")
+# A label is scored by stratified cross-validation with this many folds (analysis.latent's
+# CV_FOLDS): only classes with at least as many samples count, and at least two must.
+MIN_CLASS_SAMPLES = 5
 # The TCGA-CDR table's names; what a dataset's `columns:` falls back to, key by key.
 DEFAULT_COLUMNS = {
     "sample": "sample",
@@ -103,10 +106,11 @@ def read_phenotype(path, format: str = "table", columns: dict | None = None,
         raise DataError(f"{path}: no label column {label!r} ({where}.label; columns: "
                         f"{available})")
     samples = table[id_column].astype(str)
-    duplicated = samples[samples.duplicated()]
-    if len(duplicated):
-        raise DataError(f"{path}: sample {duplicated.iloc[0]!r} appears more than once")
-    labels = table[label].astype(str).str.strip()
+    check_unique_ids(samples, f"{path} (column {id_column!r})")
+    # one reading of "no value" for every annotation: MISSING_VALUES become ""
+    table = table.astype(str).apply(lambda column: column.str.strip()).replace(
+        dict.fromkeys(MISSING_VALUES, ""))
+    labels = table[label]
     classes = labels[labels != ""].unique()
     if len(classes) < 2:
         raise DataError(f"{path}: the label column {label!r} has "
@@ -135,16 +139,37 @@ def read_phenotype(path, format: str = "table", columns: dict | None = None,
     return pd.DataFrame(out, dtype=object)
 
 
+def check_scorable_label(phenotype: pd.DataFrame, source, label: str, where: str) -> None:
+    """The phenotype step of a study that saves latent spaces: its label (read_phenotype's
+    `label` column) is scored on classes of at least MIN_CLASS_SAMPLES samples, and at least two
+    are needed; else a DataError that says why, before any run trains for it. `source`: the
+    user's file; `label`: its column's name; `where`: the config key of `columns`."""
+    labels = phenotype["label"]
+    counts = labels[labels != ""].value_counts()
+    usable = counts[counts >= MIN_CLASS_SAMPLES]
+    if len(usable) >= 2:
+        return
+    unlabelled = int((labels == "").sum())
+    found = (f"{len(counts)} classes among its {len(labels) - unlabelled} labelled samples"
+             + (f" ({unlabelled} have no value)" if unlabelled else "")
+             + f", e.g. {counts.index[0]!r} with {counts.iloc[0]}"
+             + f"; {len(usable)} with {MIN_CLASS_SAMPLES} or more samples")
+    raise DataError(f"{source}: the label column {label!r} has {found}: latent spaces are scored "
+                    f"against at least two classes of {MIN_CLASS_SAMPLES} or more samples each "
+                    "(a cancer type, tissue or subtype; not a per-sample id): choose another "
+                    f"column ({where}.label)")
+
+
 def _survival_time(cells: pd.Series, samples, path, column) -> np.ndarray:
-    values = pd.to_numeric(cells.replace({"": None, "NA": None, "nan": None}), errors="coerce")
-    bad = (values.isna() & ~cells.isin(["", "NA", "nan"])) | (values < 0)
+    values = pd.to_numeric(cells.replace({"": None}), errors="coerce")
+    bad = (values.isna() & (cells != "")) | (values < 0)
     _fail_at(bad, cells, samples, path, column, "a time (a number >= 0, or empty)")
     return np.array(["" if np.isnan(v) else f"{v:g}" for v in values], dtype=object)
 
 
 def _survival_event(cells: pd.Series, samples, path, column) -> np.ndarray:
     mapping = {"1": "1", "1.0": "1", "True": "1", "true": "1",
-               "0": "0", "0.0": "0", "False": "0", "false": "0", "": "", "NA": "", "nan": ""}
+               "0": "0", "0.0": "0", "False": "0", "false": "0", "": ""}
     bad = ~cells.isin(list(mapping))
     _fail_at(bad, cells, samples, path, column, "an event (1 = died, 0 = censored, or empty)")
     return cells.map(mapping).to_numpy()

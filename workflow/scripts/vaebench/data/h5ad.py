@@ -10,24 +10,32 @@ files written by anndata itself, which the tests read.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from .files import DataError, atomic_path
+from .files import DataError, atomic_path, check_unique_ids, existing_file
 
 
 def _open(path):
+    """The file, open, once it is known to be AnnData (X or layers, obs and var)."""
     import h5py
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"h5ad file not found: {path}")
+    path = existing_file(path, "h5ad file")
     try:
-        return h5py.File(path, "r")
+        f = h5py.File(path, "r")
     except OSError as err:
         raise DataError(f"{path}: not an HDF5 file, damaged or truncated? ({err})") from None
+    if "obs" not in f or "var" not in f:
+        groups = ", ".join(sorted(f)) or "nothing"
+        f.close()
+        if "matrix" in groups.split(", "):
+            raise DataError(
+                f"{path}: a 10x Genomics HDF5 matrix (group 'matrix'), not AnnData: convert it "
+                "once, e.g. scanpy.read_10x_h5(path).write_h5ad('counts.h5ad'), and point "
+                "datasets.*.h5ad.path at the .h5ad")
+        raise DataError(f"{path}: an HDF5 file, but not AnnData (it holds {groups}; AnnData "
+                        "has X, obs and var): write it with anndata's write_h5ad")
+    return f
 
 
 def _text(values) -> np.ndarray:
@@ -54,6 +62,8 @@ def read_h5ad(path, layer: str | None = None) -> pd.DataFrame:
             raise DataError(f"{path}: no {where} (layers in the file: {layers}; "
                             "datasets.*.h5ad.layer)")
         samples, genes = _index(f["obs"], path, "obs"), _index(f["var"], path, "var")
+        check_unique_ids(samples, f"{path} (obs index; anndata's obs_names_make_unique() "
+                                  "would rename the copies)")
         values = _matrix(f[where], path, where)
     if values.shape != (len(samples), len(genes)):
         raise DataError(f"{path}: {where} is {values.shape[0]} x {values.shape[1]}, but obs has "
@@ -92,6 +102,7 @@ def read_obs(path) -> pd.DataFrame:
     with _open(path) as f:
         obs = f["obs"]
         columns = {"sample": _index(obs, path, "obs")}
+        check_unique_ids(columns["sample"], f"{path} (obs index)")
         for name in obs.attrs.get("column-order", []):
             columns.setdefault(str(name), _column(obs[name], path, name))
     return pd.DataFrame(columns, dtype=object)
@@ -102,6 +113,8 @@ def _column(node, path, name) -> np.ndarray:
     if encoding == "categorical":
         categories = _text(node["categories"][()])
         codes = node["codes"][()]
+        if not len(categories):  # a column with no value in any sample: every code is -1
+            return np.full(len(codes), "", dtype=object)
         return np.where(codes >= 0, categories[np.maximum(codes, 0)], "")
     if encoding.startswith("nullable-"):
         values = node["values"][()]

@@ -98,7 +98,7 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
     summary: dict = {"input_genes": len(genes), "input_samples": len(samples),
                      "transform": transform}
     if transform == "log2p1":
-        values = _log2p1(values, genes, samples, source)
+        values = _log2p1(values, genes, samples, source, summary)
     values, samples = _select_samples(values, samples, normals, summary, source)
 
     values, genes = _resolve_duplicates(values, genes, duplicates, summary)
@@ -136,7 +136,21 @@ def preprocess(expr: pd.DataFrame, top_k: int = 5000, na_policy: str = "drop_gen
     return Preprocessed(x=x, genes=kept, samples=samples, summary=summary)
 
 
-def _log2p1(values: np.ndarray, genes: np.ndarray, samples: list[str], source: str):
+# Largest value of a matrix already on a log2 scale: log2 of any count or TPM is below this,
+# while the counts or TPM themselves reach thousands.
+LOG_SCALE_MAX = 50.0
+
+
+def _log2p1(values: np.ndarray, genes: np.ndarray, samples: list[str], source: str,
+            summary: dict):
+    """log2(x + 1). Negative values stop it (not counts); values that look logged already
+    (fractions, all below LOG_SCALE_MAX) are taken anyway, with a warning in `summary`."""
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.max() < LOG_SCALE_MAX and (finite != np.round(finite)).any():
+        summary.setdefault("warnings", []).append(
+            f"{source}: transform log2p1 on values that look logged already (not integers, "
+            f"largest {finite.max():.4g}; counts and TPM reach thousands): the log is taken "
+            "twice. If they are log2(x + 1) already, set the dataset's transform: none")
     negative = values < 0
     if negative.any():
         gene, sample = np.argwhere(negative)[0]

@@ -2,7 +2,8 @@
 
 The separator follows the name: `.csv` (or `.csv.gz`) is comma-separated, anything else tab.
 The first column holds the ids of the rows, the header the ids of the columns; the corner cell
-is ignored. Missing values: an empty cell, `NA`, `NaN` or `nan`.
+is ignored. Missing values: files.MISSING_VALUES (an empty cell, `NA`, `NaN`, `#N/A`, ...).
+Text is UTF-8, with or without the byte-order mark that Excel's "CSV UTF-8" writes.
 """
 
 from __future__ import annotations
@@ -15,11 +16,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import DataError, _open_read, atomic_path
+from .files import (
+    MISSING_VALUES,
+    DataError,
+    _open_read,
+    atomic_path,
+    check_unique_ids,
+    existing_file,
+)
 from .xena import _NUMBER
 
 SAMPLES_AS = ("rows", "columns")
-_MISSING = ["", "NA", "NaN", "nan"]
+_MISSING = list(MISSING_VALUES)
+ENCODING = "utf-8-sig"  # UTF-8; a leading byte-order mark is dropped, not read as text
 
 
 def separator(path) -> str:
@@ -29,11 +38,9 @@ def separator(path) -> str:
 
 def read_header(path) -> list[str]:
     """The cells of the first line (the corner cell first)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"table not found: {path}")
+    path = existing_file(path, "table")
     with _open_read(path) as f:
-        first = f.readline().decode("utf-8", errors="replace").rstrip("\r\n")
+        first = f.readline().decode(ENCODING, errors="replace").rstrip("\r\n")
     if not first:
         raise DataError(f"{path}: file is empty (expected a header line)")
     return next(csv.reader([first], delimiter=separator(path)))
@@ -63,7 +70,8 @@ def read_table(path, samples_as: str, annotation_columns=()) -> pd.DataFrame:
             table = pd.read_csv(f, sep=separator(path), header=None, skiprows=1,
                                 usecols=[0, *values_at], index_col=0,
                                 dtype={0: str, **dict.fromkeys(values_at, np.float32)},
-                                na_values=_MISSING, keep_default_na=False, engine="c")
+                                na_values=_MISSING, keep_default_na=False, engine="c",
+                                encoding=ENCODING)
         except ValueError as exc:
             raise _locate_bad_cell(path, header, values_at, samples_as, exc) from None
     row_ids = [str(i) for i in table.index]
@@ -97,19 +105,16 @@ def _check_field_counts(path: Path, expected: int) -> None:
 
 
 def _check_unique(ids: list[str], path: Path, what: str, where: str) -> None:
-    seen: set[str] = set()
-    for value in ids:
-        if not value or value == "nan" or value in seen:
-            problem = "an empty" if not value or value == "nan" else f"the duplicated {value!r}"
-            raise DataError(f"{path}: {where} has {problem} {what} id")
-        seen.add(value)
+    if any(not value or value == "nan" for value in ids):
+        raise DataError(f"{path}: {where} has an empty {what} id")
+    check_unique_ids(ids, f"{path} ({where})", what)
 
 
 def _locate_bad_cell(path: Path, header, values_at, samples_as, exc) -> DataError:
     """Failure path only: read the cells as text and name the first that is not a number."""
     with _open_read(path) as f:
         text = pd.read_csv(f, sep=separator(path), header=None, skiprows=1, dtype=str,
-                           usecols=[0, *values_at], keep_default_na=False)
+                           usecols=[0, *values_at], keep_default_na=False, encoding=ENCODING)
     for position, column in enumerate(values_at, start=1):
         cells = text.iloc[:, position]
         bad = ~(cells.isin(_MISSING) | cells.str.strip().str.fullmatch(_NUMBER.pattern.decode()))
@@ -125,12 +130,10 @@ def _locate_bad_cell(path: Path, header, values_at, samples_as, exc) -> DataErro
 def read_text_table(path, columns=None) -> pd.DataFrame:
     """A table's cells as text ("" where empty); `columns`: only those (header names or
     positions)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"table not found: {path}")
+    path = existing_file(path, "table")
     with _open_read(path) as f:
         return pd.read_csv(f, sep=separator(path), dtype=str, keep_default_na=False,
-                           usecols=columns)
+                           usecols=columns, encoding=ENCODING)
 
 
 def write_table(expr: pd.DataFrame, path, samples_as: str,

@@ -12,7 +12,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import DataError, _check_ids, _open_read, atomic_path
+from .files import (
+    MISSING_VALUES,
+    DataError,
+    _check_ids,
+    _open_read,
+    atomic_path,
+    check_unique_ids,
+    existing_file,
+)
+
+_MISSING_BYTES = {value.encode() for value in MISSING_VALUES}
 
 # Lines handed to the parser at a time: big enough that per-call overhead vanishes, small enough
 # that a block's text and its parsed copy stay a few hundred MB.
@@ -34,9 +44,7 @@ def read_xena(path) -> pd.DataFrame:
     line's field count is checked (pandas silently pads short rows). Only when a block fails to
     parse is it scanned cell by cell to name the offending line, sample and text.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"expression file not found: {path}")
+    path = existing_file(path, "expression file")
     try:
         with _open_read(path) as f:
             header = f.readline()
@@ -63,19 +71,17 @@ def read_xena(path) -> pd.DataFrame:
 def _parse_header(header: bytes, path: Path) -> list[str]:
     if not header.strip():
         raise DataError(f"{path}: file is empty (expected a header line starting with 'sample')")
-    cells = header.rstrip(b"\r\n").decode("utf-8", errors="replace").split("\t")
+    # utf-8-sig: a byte-order mark (as Excel writes) is not part of the first cell
+    cells = header.rstrip(b"\r\n").decode("utf-8-sig", errors="replace").split("\t")
     if cells[0] != "sample":
         raise DataError(f"{path}, line 1: first header cell is {cells[0][:40]!r}, expected "
                         "'sample' (a UCSC Xena genomicMatrix: genes x samples)")
     samples = cells[1:]
     if not samples:
         raise DataError(f"{path}, line 1: header names no samples")
-    seen: set[str] = set()
-    for column, sample in enumerate(samples, start=2):
-        if not sample or sample in seen:
-            problem = "empty" if not sample else f"duplicated sample id {sample!r}"
-            raise DataError(f"{path}, line 1, column {column}: {problem}")
-        seen.add(sample)
+    if "" in samples:
+        raise DataError(f"{path}, line 1, column {samples.index('') + 2}: empty sample id")
+    check_unique_ids(samples, f"{path}, line 1")
     return samples
 
 
@@ -101,7 +107,8 @@ def _parse_block(rows, samples: list[str], path: Path) -> np.ndarray:
     text = b"".join(values for _, _, values in rows)
     try:
         block = pd.read_csv(io.BytesIO(text), sep="\t", header=None, dtype=np.float32,
-                            na_values=["NA"], keep_default_na=False, engine="c").to_numpy()
+                            na_values=list(MISSING_VALUES), keep_default_na=False,
+                            engine="c").to_numpy()
     except ValueError as exc:
         raise _locate_bad_cell(rows, samples, path, exc) from None
     if np.isinf(block).any():
@@ -120,13 +127,14 @@ _NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i:inf)"
 
 
 def _locate_bad_cell(rows, samples: list[str], path: Path, exc: Exception) -> DataError:
-    """Failure path only: find the first cell that is neither `NA` nor a number."""
+    """Failure path only: find the first cell that is neither missing nor a number."""
     for line_no, _, values in rows:
         for col, cell in enumerate(values.rstrip(b"\r\n").split(b"\t")):
-            if cell != b"NA" and not _NUMBER.fullmatch(cell.strip()):
+            if cell.strip() not in _MISSING_BYTES and not _NUMBER.fullmatch(cell.strip()):
                 text = cell.decode("utf-8", errors="replace")
                 return DataError(f"{path}, line {line_no}, column {col + 2} (sample "
-                                 f"{samples[col]}): {text[:40]!r} is not a number or NA")
+                                 f"{samples[col]}): {text[:40]!r} is not a number or missing "
+                                 f"({', '.join(repr(v) for v in MISSING_VALUES)})")
     return DataError(f"{path}, lines {rows[0][0]}-{rows[-1][0]}: cannot parse values ({exc})")
 
 
