@@ -165,13 +165,13 @@ def _not_scored(cells: pd.Series, numbers: np.ndarray, levels: list[str]) -> str
     if len(levels) == 2:
         return ""
     text = cells[~np.isfinite(numbers)]
-    if np.isfinite(numbers).any() and len(text) < len(cells) / 2:
+    if not len(text):  # numbers with more than two values: Spearman
+        return ""
+    if len(text) < len(cells) / 2:
         return (f"text in a numeric column: {len(text)} of {len(cells)} values are not numbers, "
                 f"e.g. {text.iloc[0]!r} (a missing value? write it as empty or NA)")
-    if len(text):
-        return (f"{len(levels)} categories, e.g. {', '.join(map(repr, levels[:3]))}: scored "
-                "are numbers (Spearman) or two values (AUC)")
-    return ""
+    return (f"{len(levels)} categories, e.g. {', '.join(map(repr, levels[:3]))}: scored are "
+            "numbers (Spearman) or two values (AUC)")
 
 
 def clinical_scores(x, phenotype: pd.DataFrame, seed: int = 0) -> list[dict]:
