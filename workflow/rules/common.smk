@@ -332,14 +332,14 @@ def preprocessed(study):
 
 
 def train_data(wildcards):
-    return preprocessed(wildcards.study)
-
-
-def train_latent_data(wildcards):
-    """A run that saves its latent space waits for the study's annotations: the phenotype step
-    checks the label column before any run trains for it. ancient: editing the annotations
-    rescores the runs, it does not retrain them."""
-    return {**preprocessed(wildcards.study), "phenotype": ancient(study_phenotype(wildcards))}
+    """The preprocessed data; in a study that saves latent spaces, also its annotations, so
+    that the phenotype step checks the label before any run trains for it (every run of the
+    study: a run leaving the save_latent selection keeps its inputs and is not retrained).
+    ancient: editing the annotations rescores the runs, it does not retrain them."""
+    data = preprocessed(wildcards.study)
+    if LATENT_RUNS[wildcards.study]:
+        data["phenotype"] = ancient(study_phenotype(wildcards))
+    return data
 
 
 def run_settings(wildcards):

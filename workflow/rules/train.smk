@@ -32,9 +32,6 @@ rule train:
 # The runs a study's `save_latent` selects also keep their encoder means of all samples, after
 # training and as initialised (the untrained-encoder baseline; run writes it beside latent.npy).
 use rule train as train_latent with:
-    input:
-        unpack(train_latent_data),
-        code=TRAINING_CODE,
     output:
         metrics="results/{study}/runs/{run}/metrics.csv",
         record="results/{study}/runs/{run}/run.json",
