@@ -30,7 +30,12 @@ def test_paper_config_plans_every_published_run(tmp_path):
     assert jobs == {"download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 2,
                     "train": 50 + 50 + 360, "train_latent": 200, "score_latent": 200,
                     "latent_baselines": 1, "aggregate": 4, "figures": 4, "statistics": 4,
-                    "latent_scores": 1, "embedding": 1, "quality_figure": 1, "all": 1}
+                    "latent_scores": 1, "embedding": 1, "quality_figure": 1, "claims": 1,
+                    "all": 1}
+    # every init-methods and hyperparameter claim finds its study; the claims job writes
+    # each one's verdicts
+    for study in ("init", "init_zscore", "init_deep", "hparam"):
+        assert f"results/{study}/tables/claims.csv" in done.stdout
 
 
 def test_slurm_profile_bundles_the_papers_into_tens_of_jobs(tmp_path):
@@ -52,7 +57,7 @@ def test_default_config_plans_all_six_studies(tmp_path):
     assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 6
     assert jobs["latent_scores"] == jobs["embedding"] == jobs["quality_figure"] == 3
     assert jobs["latent_baselines"] == 3 and jobs["score_latent"] == jobs["train_latent"]
-    assert jobs["make_synthetic"] == 1
+    assert jobs["make_synthetic"] == 1 and jobs["claims"] == 1
 
 
 def test_the_default_config_trains_all_eight_models():
@@ -72,7 +77,8 @@ def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
         "download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 1,
         "train_latent": 6480, "score_latent": 6480, "latent_baselines": 1,
         "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
-        "quality_figure": 1, "all": 1}
+        "quality_figure": 1, "claims": 1, "all": 1}
+    assert "results/benchmark/tables/claims.csv" in done.stdout
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -143,6 +149,9 @@ def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
     (lambda c: c["studies"]["hparam"]["grid"].update(latent_kind=["mean", "sample"]),
      r"studies.hparam.grid.latent_kind: run model=vanilla/lr=0.001/latent=4/optimizer=adam/"
      r"latent_kind=mean saves no latent space \(save_latent\)"),
+    # a claim file with a typo: the file, the claim and the key
+    (lambda c: c.update(claims=[str(REPO / "tests/data/bad_claims.yaml")]),
+     r"tests/data/bad_claims.yaml: claim X1: key `better`: unknown level 'unifrom' of init"),
     (lambda c: c["studies"]["init"]["base"].update(lr=0.002), None),
 ])
 def test_bad_config_stops_before_any_job(tmp_path, edit, message):
@@ -236,6 +245,33 @@ def test_tiny_run_produces_every_table_and_figure(finished):
     assert (workdir / "benchmarks/train/init/model=infovae/init=normal/seed=2.tsv").exists()
 
 
+def test_every_claim_gets_a_verdict(finished):
+    from vaebench.analysis.claims import VERDICTS
+    from vaebench.claim_files import PAPERS, load_claims
+
+    workdir, _ = finished
+    claims = pd.read_csv(workdir / "results/claims/claims.csv")
+    ids = [c["id"] for name in PAPERS
+           for c in load_claims(REPO / "config/claims" / f"{name}.yaml")["claims"]]
+    assert sorted(set(claims["claim_id"])) == sorted(ids)
+    assert set(claims["verdict"]) <= set(VERDICTS)
+    by_id = claims.set_index("claim_id")
+    # tiny's init study lacks uniform: I1 is not run, and says why
+    assert by_id.loc["I1", "verdict"] == "not run"
+    assert by_id.loc["I1", "reason"] == "study init lacks the init level(s) uniform"
+    # H6 (high learning rates diverge) counts tiny's two diverged runs at lr 1e4
+    assert by_id.loc["H6", "study"] == "hparam" and by_id.loc["H6", "n_diverged"] == 2
+    assert by_id.loc["H6", "verdict"] == "inconclusive"  # 2 runs a side: p >= 0.33
+    # E4 relates loss and ARI over init's saved runs
+    assert by_id.loc["E4", "study"] == "init" and by_id.loc["E4", "figure"].endswith(
+        "init_quality.png")
+    per_study = pd.read_csv(workdir / "results/init/tables/claims.csv")
+    assert set(per_study["study"]) == {"init"} and len(per_study) == (claims["study"] ==
+                                                                      "init").sum()
+    html = (workdir / "results/claims/claims.html").read_text()
+    assert "Do the papers&#x27; findings hold?" in html or "Do the papers' findings hold?" in html
+
+
 def test_second_invocation_does_nothing(finished):
     workdir, configfile = finished
     assert planned_jobs(workdir, configfile) == {}
@@ -249,7 +285,7 @@ def test_editing_one_base_value_reruns_exactly_that_study(finished):
     jobs = planned_jobs(workdir, write_config(workdir / "edited.yaml", edited))
     assert jobs == {"train": 4, "train_latent": 4, "score_latent": 4, "aggregate": 1,
                     "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
-                    "quality_figure": 1, "all": 1}
+                    "quality_figure": 1, "claims": 1, "all": 1}
 
 
 def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finished):
@@ -260,7 +296,7 @@ def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finis
     # the baselines are redone: the study's saved runs are others (their widths are read)
     assert jobs == {"train_latent": 4, "score_latent": 4, "latent_baselines": 1,
                     "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1,
-                    "embedding": 1, "quality_figure": 1, "all": 1}
+                    "embedding": 1, "quality_figure": 1, "claims": 1, "all": 1}
 
 
 def test_latent_kind_means_nothing_to_runs_that_save_no_latent_space(finished):
@@ -277,7 +313,8 @@ def test_editing_a_grid_value_schedules_only_the_new_runs(finished, latent):
     cfg = yaml.safe_load(configfile.read_text())
     cfg["studies"]["hparam"]["grid"]["latent"] = latent
     jobs = planned_jobs(workdir, write_config(workdir / "grown.yaml", cfg))
-    assert jobs == {"train": 4, "aggregate": 1, "figures": 1, "statistics": 1, "all": 1}
+    assert jobs == {"train": 4, "aggregate": 1, "figures": 1, "statistics": 1, "claims": 1,
+                    "all": 1}
 
 
 def test_report_is_self_contained_with_the_figures(finished):
@@ -289,6 +326,7 @@ def test_report_is_self_contained_with_the_figures(finished):
     assert "init_embedding.png" in html and "statistics.html" in html and "latent.html" in html
     # the opening text describes this config: its studies and the models of their grids
     assert "init, hparam" in html and "vanilla, infovae" in html and "four VAEs" not in html
+    assert "claims.html" in html  # the page "Do the papers' findings hold?"
 
 
 
@@ -319,6 +357,10 @@ def test_summary_matches_the_tables(finished, tmp_path, capsys):
                     (name, text)
     # tiny's hparam study has lr 1e4 with Adam and SGD: both diverge
     assert "no finished run in 2 condition(s), e.g. model=vanilla lr=10000.0" in text
+    # one line per claim, with its verdict
+    claims = pd.read_csv(workdir / "results/claims/claims.csv", keep_default_na=False)
+    for row in claims.itertuples():
+        assert re.search(rf"^  {row.claim_id} +{row.verdict}", text, re.M), row.claim_id
 
     # a run deleted is missing; a run whose job ended without a record (only its log) failed
     copy_dir = tmp_path / "copy"

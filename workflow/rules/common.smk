@@ -11,6 +11,8 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
+from vaebench.claim_files import claim_paths  # noqa: E402  (path above)
+from vaebench.claim_files import plan as claim_plan  # noqa: E402
 from vaebench.config import (  # noqa: E402  (path above)
     MODEL_NAMES,
     ConfigError,
@@ -45,7 +47,11 @@ TRAINING_CODE = [
     *DATA_CODE,
     *sorted(str(p) for p in (PACKAGE / "models").glob("*.py")),
 ]
-ANALYSIS_CODE = [*DATA_CODE, *sorted(str(p) for p in (PACKAGE / "analysis").glob("*.py"))]
+ANALYSIS_CODE = [
+    *DATA_CODE,
+    *sorted(str(p) for p in (PACKAGE / "analysis").glob("*.py")),
+    str(PACKAGE / "claim_files.py"),
+]
 PLOT_CODE = [*ANALYSIS_CODE, str(PACKAGE / "plots.py")]
 
 
@@ -135,6 +141,22 @@ RUNS = {name: expand_study(name, study) for name, study in config["studies"].ite
 LATENT_RUNS = {name: latent_selection(name, study) for name, study in config["studies"].items()}
 for name, study in config["studies"].items():
     drop_unused_latent_kind(name, study)
+
+
+def read_claims():
+    """The config's claim files, checked, and the studies each claim applies to: a malformed
+    claim stops the workflow here, before any job (README "Do the papers' findings hold?")."""
+    try:
+        return claim_plan(config, RUNS)
+    except ConfigError as err:
+        raise WorkflowError(str(err)) from None
+
+
+CLAIM_PAPERS, CLAIM_MATCHES = read_claims()
+# The studies the claims are tested on (a same_ordering claim's reference study too).
+CLAIM_STUDIES = list(
+    dict.fromkeys(s for m in CLAIM_MATCHES for s in (m["study"], m["reference"]) if s is not None)
+)
 
 
 # ----- data -----
@@ -443,6 +465,33 @@ def figure_settings(wildcards):
     return config["studies"][wildcards.study].get("figure", {"kind": "curves"})
 
 
+def claim_inputs(wildcards):
+    """The tables the claims are tested on: runs.csv of each study a claim applies to, and
+    latent.csv where the study saves latent spaces; and the claim files themselves."""
+    inputs = {"files": [str(p) for p in claim_paths(config.get("claims"))]}
+    inputs["runs"] = [f"results/{s}/tables/runs.csv" for s in CLAIM_STUDIES]
+    inputs["latent"] = [f"results/{s}/tables/latent.csv" for s in CLAIM_STUDIES if LATENT_RUNS[s]]
+    return inputs
+
+
+def claim_tables():
+    """study -> {runs, latent (or None), axes, figures: {loss, latent}} for the claims job."""
+    return {
+        s: {
+            "runs": f"results/{s}/tables/runs.csv",
+            "latent": f"results/{s}/tables/latent.csv" if LATENT_RUNS[s] else None,
+            "axes": list(config["studies"][s]["grid"]),
+            # the model of a study whose grid has no model axis (runs.csv has no such column)
+            "model": next(iter(RUNS[s].values())).get("model", RunConfig.model),
+            "figures": {
+                "loss": f"results/{s}/figures/{s}.png",
+                "latent": f"results/{s}/figures/{s}_quality.png" if LATENT_RUNS[s] else "",
+            },
+        }
+        for s in CLAIM_STUDIES
+    }
+
+
 def all_outputs():
     """Every table and figure, and every run's own files: Snakemake reruns no job whose outputs
     exist because an input is missing, so a run folder deleted by hand (the README's advice
@@ -464,7 +513,15 @@ def all_outputs():
                 for kind in ("embedding", "quality")
                 for ext in ("png", "pdf")
             ]
+    if CLAIM_PAPERS:
+        outputs += ["results/claims/claims.html"]
+        outputs += [f"results/{s}/tables/claims.csv" for s in claim_study_outputs()]
     return outputs
+
+
+def claim_study_outputs():
+    """The studies that get a claims.csv of their own: those a claim is tested on."""
+    return [s for s in CLAIM_STUDIES if any(m["study"] == s for m in CLAIM_MATCHES)]
 
 
 check_user_files()

@@ -118,6 +118,22 @@ def _summary(args) -> None:
     print(summary(config, results, args.logs or results.parent / "logs", args.top), end="")
 
 
+def _claims(args) -> None:
+    from .claim_files import plan
+
+    config = load_yaml(args.configfile)
+    papers, matches = plan(config)
+    claims = {(c["paper"], c["id"]): c for p in papers for c in p["claims"]}
+    for paper in papers:
+        print(f"{paper['paper']}: {paper['title']}")
+        for match in (m for m in matches if m["paper"] == paper["paper"]):
+            where = match["study"] or f"not run ({match['reason']})"
+            if match["reference"]:
+                where += f" (against {match['reference']})"
+            claim = claims[(paper["paper"], match["claim"])]["claim"]
+            print(f"  {match['claim']:<4} {where}: {claim}")
+
+
 def live_snakemake_pids(directory: Path) -> list[int]:
     """Processes working in `directory` whose command line mentions snakemake: a Snakemake, or
     one of its jobs (they run scripts from .snakemake/scripts/). Linux only (/proc)."""
@@ -230,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=1,
                    help="best and worst conditions shown (per model in a study of several)")
     p.set_defaults(func=_summary)
+
+    p = sub.add_parser("claims", help="the papers' claims (config/claims): the study of a "
+                       "config each is tested on, or why it is not run")
+    p.add_argument("--configfile", default="config/config.yaml",
+                   help="the workflow config (default: config/config.yaml)")
+    p.set_defaults(func=_claims)
 
     p = sub.add_parser("recover", help="after Snakemake was killed: remove its stale lock")
     p.add_argument("--directory", default=".", help="Snakemake's working directory")

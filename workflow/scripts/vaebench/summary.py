@@ -12,6 +12,9 @@ the loss itself (analysis.by_objective).
 Below them, how many runs collapsed (no active latent unit, or almost no KL), per model, with
 why and what to try (analysis.collapse_advice).
 
+Last, one line per claim of the papers (config/claims): its verdict, from the claims job's
+results/claims/claims.csv; before that job has run, the study each claim will be tested on.
+
 Statuses come from each run's run.json, as the aggregate rule reads them. A run without one is
 "failed" if its training log exists (the job started and ended without a record: see the log)
 and "missing" if not (not run yet).
@@ -26,8 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .analysis.claims import VERDICTS, claim_lines
 from .analysis.stats import by_objective
 from .analysis.tables import collapse_advice, collapse_counts, usage_fields
+from .claim_files import plan
 from .config import RunConfig, study_runs
 
 STATUSES = ("ok", "diverged", "failed", "missing")
@@ -129,10 +134,28 @@ def _best_and_worst(scored: pd.DataFrame, by: list[str], top: int) -> list[str]:
 
 
 def summary(config: dict, results, logs="logs", top: int = 1) -> str:
-    """The text `vaebench summary` prints, for every study of `config`."""
+    """The text `vaebench summary` prints, for every study of `config`, then its claims."""
     results, logs = Path(results), Path(logs)
     lines = []
     for study, spec in config["studies"].items():
         runs = study_runs(study, spec, config)
         lines += study_summary(study, spec, runs, results, logs, top) + [""]
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines + claim_summary(config, results)).rstrip() + "\n"
+
+
+def claim_summary(config: dict, results: Path) -> list[str]:
+    """One line per claim: its verdict where the claims job has run, else its study."""
+    verdicts = results / "claims" / "claims.csv"
+    if verdicts.is_file():
+        claims = pd.read_csv(verdicts, keep_default_na=False)
+        counts = claims["verdict"].value_counts()
+        head = (f"the papers' claims ({verdicts}): "
+                + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS))
+        return [head, *claim_lines(claims)]
+    papers, matches = plan(config)
+    if not papers:
+        return []
+    return ["the papers' claims: not tested yet (the claims job writes "
+            f"{verdicts}); each will be tested on:",
+            *(f"  {m['claim']:<4} {m['study'] or 'not run (' + m['reason'] + ')'}"
+              for m in matches)]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..claim_files import OBJECTIVE_AXES
 from ..data import write_atomic
 from .render import render_html
 from .tables import PLATEAU_TOLERANCE, PLATEAU_WINDOW
@@ -30,8 +31,6 @@ def ordered(values) -> list:
         return unique
 
 
-# Beside the model, the axes that change the loss itself: losses compare only within one level.
-OBJECTIVE_AXES = ("reconstruction", "kld_weight")
 
 
 def by_objective(runs: pd.DataFrame, axes: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -69,9 +68,13 @@ def holm(pvalues) -> np.ndarray:
 
 def cliffs_delta(a, b, axis: int = -1):
     """Cliff's delta P(B > A) - P(B < A) over all pairs of values, in [-1, 1] (0: no shift); the
-    rank-biserial correlation of the Mann-Whitney U test. Vectorised along `axis`."""
+    rank-biserial correlation of the Mann-Whitney U test, computed from U (ranks of the pooled
+    values, ties averaged): n log n, not the n_a x n_b pairs. Vectorised along `axis`."""
     a, b = np.moveaxis(np.asarray(a, float), axis, -1), np.moveaxis(np.asarray(b, float), axis, -1)
-    return np.sign(b[..., None, :] - a[..., :, None]).mean(axis=(-2, -1))
+    n_a, n_b = a.shape[-1], b.shape[-1]
+    ranks = stats.rankdata(np.concatenate((a, b), axis=-1), axis=-1)
+    u_b = ranks[..., n_a:].sum(-1) - n_b * (n_b + 1) / 2  # pairs with B larger, ties half
+    return 2 * u_b / (n_a * n_b) - 1
 
 
 def matched_rank_biserial(a, b, axis: int = -1):

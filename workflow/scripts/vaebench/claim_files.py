@@ -1,0 +1,347 @@
+"""The papers' claims as data: reading and checking config/claims/<paper>.yaml, and finding
+the studies of a config each claim applies to. Without pandas: the Snakefile does this when it
+parses, so a malformed claim stops the workflow before any job, naming the file, the claim and
+the key. Testing the claims on the studies' tables: analysis.claims.
+
+A claim: an id, the paper's `section` and `figure`, the `claim` in one sentence, `applies_to`
+(the grid `axes` a study must vary, the `models` tested, the `settings` every run must have:
+run keys, `hidden_layers`, and the preprocessing variant's keys such as `scaling`), a `test`
+from VOCABULARY with its keys, `metric` (METRICS), and `per`: model (the claim holds in every
+model) or pooled (one comparison over all, runs paired within a model). Levels may be named, or
+be `others` (every other level of the study's grid), `highest` or `lowest` (numeric axes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import (
+    ACTIVATION_NAMES,
+    INIT_NAMES,
+    LATENT_KINDS,
+    MODEL_NAMES,
+    OPTIMIZER_NAMES,
+    RECONSTRUCTIONS,
+    ConfigError,
+    RunConfig,
+    axis_value,
+    load_yaml,
+    study_runs,
+)
+
+# Beside the model, the run keys that change the loss itself: losses compare only within one
+# level (analysis.stats.by_objective), and the papers' claims, which hold one objective fixed,
+# apply to no study that compares objectives unless they name the axis.
+OBJECTIVE_AXES = ("reconstruction", "kld_weight")
+
+
+@dataclass(frozen=True)
+class Metric:
+    table: str  # runs (runs.csv) or latent (latent.csv)
+    lower_is_better: bool
+    label: str
+
+
+METRICS = {
+    "final_val_loss": Metric("runs", True, "final validation loss"),
+    "final_val_recon": Metric("runs", True, "final validation reconstruction loss"),
+    "auc_val_loss": Metric("runs", True, "area under the validation-loss curve"),
+    "plateau_epoch": Metric("runs", True, "epochs to converge (plateau_epoch)"),
+    "ari": Metric("latent", False, "ARI of Leiden clusters against the label"),
+    "knn_accuracy": Metric("latent", False, "kNN accuracy of the label"),
+}
+# test -> (keys it needs, keys it may have) beside the common ones
+VOCABULARY = {
+    "ordering": ({"axis", "better", "worse", "metric"}, {"margin"}),
+    "best_level": ({"axis", "metric"}, {"best", "worst"}),
+    "equivalence": ({"axis", "levels", "metric", "margin"}, set()),
+    "most_influential": ({"axis", "among", "metric"}, set()),
+    "most_sensitive": ({"axis", "model", "metric"}, set()),
+    "less_variable": ({"axis", "stable", "variable", "across", "metric"}, set()),
+    "no_monotone": ({"metric", "margin"}, set()),
+    "fails": ({"axis", "levels"}, set()),
+    "same_ordering": ({"axis", "metric", "reference"}, set()),
+}
+COMMON_KEYS = {"id", "section", "claim", "applies_to", "test", "per", "figure", "note"}
+SELECTOR_KEYS = {"axes", "models", "settings"}
+LEVEL_WORDS = ("others", "highest", "lowest")
+# Settings a claim may require beside the run keys: the preprocessing variant's and the depth.
+DERIVED_SETTINGS = {"hidden_layers", "scaling", "top_k", "variability", "na_policy"}
+CATEGORIES = {"model": MODEL_NAMES, "init": INIT_NAMES, "optimizer": OPTIMIZER_NAMES,
+              "activation": ACTIVATION_NAMES, "reconstruction": RECONSTRUCTIONS,
+              "latent_kind": LATENT_KINDS}
+RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"axes", "model_params"}
+SHIPPED = Path(__file__).resolve().parents[3] / "config" / "claims"
+PAPERS = ("init_methods", "hyperparameters", "eltager2023")  # the shipped files, oldest first
+
+
+# ----- reading and checking a claim file -----
+
+
+def claim_paths(names) -> list[Path]:
+    """The claim files of a config's `claims:` list: a bare name is a shipped file
+    (config/claims/<name>.yaml), anything else a path; None: the three papers'."""
+    names = PAPERS if names is None else names
+    return [SHIPPED / f"{n}.yaml" if "/" not in n and not n.endswith((".yaml", ".yml"))
+            else Path(n).expanduser() for n in names]
+
+
+def load_claims(path) -> dict:
+    """{paper, title, claims: [claim]} of one claim file, every claim checked (ConfigError
+    naming the file, the claim id and the key)."""
+    path = Path(path)
+    raw = load_yaml(path, "claim file")
+    if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
+        raise ConfigError(f"{path}: a claim file is a mapping with `paper:` and a list "
+                          "`claims:`")
+    unknown = set(raw) - {"paper", "claims"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)} (paper, claims)")
+    claims, seen = [], set()
+    for i, entry in enumerate(raw["claims"]):
+        where = f"{path}: claim {entry.get('id', f'#{i + 1}') if isinstance(entry, dict) else i}"
+        claim = _check_claim(entry, where)
+        if claim["id"] in seen:
+            raise ConfigError(f"{where}: key `id`: {claim['id']!r} is used twice in the file")
+        seen.add(claim["id"])
+        claims.append({**claim, "paper": path.stem})
+    return {"paper": path.stem, "title": str(raw.get("paper", path.stem)), "claims": claims}
+
+
+def _check_claim(entry, where: str) -> dict:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: a claim is a mapping of keys (id, claim, test, ...)")
+    for key in ("id", "section", "claim", "applies_to", "test"):
+        if key not in entry:
+            raise ConfigError(f"{where}: key `{key}` is missing")
+    test = entry["test"]
+    if test not in VOCABULARY:
+        raise ConfigError(f"{where}: key `test`: unknown test {test!r} "
+                          f"(tests: {', '.join(VOCABULARY)})")
+    needed, optional = VOCABULARY[test]
+    for key in needed - set(entry):
+        raise ConfigError(f"{where}: key `{key}` is missing (test {test} needs "
+                          f"{', '.join(sorted(needed))})")
+    for key in set(entry) - needed - optional - COMMON_KEYS:
+        raise ConfigError(f"{where}: key `{key}` is not a key of test {test} "
+                          f"(its keys: {', '.join(sorted(needed | optional | COMMON_KEYS))})")
+    claim = {k: entry[k] for k in entry}
+    claim["id"], claim["claim"] = str(entry["id"]), str(entry["claim"])
+    claim["per"] = entry.get("per", "pooled")
+    if claim["per"] not in ("model", "pooled"):
+        raise ConfigError(f"{where}: key `per`: {claim['per']!r} is neither model nor pooled")
+    claim["applies_to"] = _check_selector(entry["applies_to"], f"{where}: key `applies_to`")
+    metrics = entry.get("metric", [])
+    claim["metric"] = [metrics] if isinstance(metrics, str) else list(metrics)
+    for metric in claim["metric"]:
+        if metric not in METRICS:
+            raise ConfigError(f"{where}: key `metric`: unknown metric {metric!r} "
+                              f"(metrics: {', '.join(METRICS)})")
+    if test == "no_monotone" and len(claim["metric"]) != 2:
+        raise ConfigError(f"{where}: key `metric`: no_monotone relates two metrics, "
+                          f"not {claim['metric']}")
+    if "axis" in entry:
+        _check_axis(entry["axis"], f"{where}: key `axis`")
+    for key in ("better", "worse", "best", "worst", "levels", "stable", "variable"):
+        if key in entry:
+            claim[key] = _check_levels(entry["axis"], entry[key], f"{where}: key `{key}`")
+    if "model" in entry:
+        claim["model"] = _check_levels("model", [entry["model"]], f"{where}: key `model`")[0]
+    for key in ("among", "across"):
+        if key in entry:
+            axes = entry[key] if isinstance(entry[key], list) else [entry[key]]
+            for axis in axes:
+                _check_axis(axis, f"{where}: key `{key}`")
+            claim[key] = list(axes)
+    if test == "best_level" and not ({"best", "worst"} & set(entry)):
+        raise ConfigError(f"{where}: key `best`: best_level names a `best` or `worst` level")
+    if "margin" in entry:
+        claim["margin"] = _check_margin(entry["margin"], test, f"{where}: key `margin`")
+    if "reference" in entry:
+        claim["reference"] = _check_selector(entry["reference"], f"{where}: key `reference`")
+    return claim
+
+
+def _check_selector(selector, where: str) -> dict:
+    if not isinstance(selector, dict) or set(selector) - SELECTOR_KEYS:
+        raise ConfigError(f"{where}: a mapping with keys {', '.join(sorted(SELECTOR_KEYS))}, "
+                          f"not {selector!r}")
+    axes = list(selector.get("axes", []))
+    for axis in axes:
+        _check_axis(axis, f"{where}.axes")
+    models = _check_levels("model", selector.get("models", []), f"{where}.models")
+    settings = dict(selector.get("settings", {}))
+    for key in settings:
+        if key not in RUN_KEYS | DERIVED_SETTINGS:
+            raise ConfigError(f"{where}.settings: unknown setting {key!r} (a run key, or one of "
+                              f"{', '.join(sorted(DERIVED_SETTINGS))})")
+    return {"axes": axes, "models": models, "settings": settings}
+
+
+def _check_axis(axis, where: str) -> None:
+    if axis not in RUN_KEYS:
+        raise ConfigError(f"{where}: unknown axis {axis!r} (axes are run keys: model, init, "
+                          "seed, lr, latent, optimizer, hidden, ...)")
+
+
+def level_key(axis: str, value) -> str:
+    """A level as it appears in run paths, the same from a claim, a config grid or a table
+    column: numbers of a numeric axis as their float (lr) or int (latent, seed) values, so
+    that 1.0e-3, 0.001 and "1e-3" are one level."""
+    default = getattr(RunConfig, axis, None)
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        return axis_value(value)
+    return axis_value(type(default)(float(value)))
+
+
+def _check_levels(axis: str, levels, where: str) -> list[str]:
+    """The levels as level_key spells them; `others`, `highest` and `lowest` are resolved
+    against a study's grid later."""
+    values = levels if isinstance(levels, list) else [levels]
+    out = []
+    for value in values:
+        if value in LEVEL_WORDS:
+            out.append(value)
+        elif axis in CATEGORIES and value not in CATEGORIES[axis]:
+            raise ConfigError(f"{where}: unknown level {value!r} of {axis} "
+                              f"(levels: {', '.join(CATEGORIES[axis])})")
+        else:
+            try:
+                out.append(level_key(axis, value))
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where}: level {value!r} of {axis} is not a number") from None
+    return out
+
+
+def _check_margin(margin, test: str, where: str) -> dict:
+    """`5%`: relative to the median of the compared values; a number: in the metric's units
+    (no_monotone: a bound on |Spearman's rho|)."""
+    if isinstance(margin, str) and margin.endswith("%") and test != "no_monotone":
+        try:
+            return {"relative": True, "value": float(margin[:-1]) / 100}
+        except ValueError:
+            pass
+    if isinstance(margin, int | float) and margin > 0 and (test != "no_monotone" or margin < 1):
+        return {"relative": False, "value": float(margin)}
+    raise ConfigError(f"{where}: {margin!r} is not a margin (a percentage such as 5%, or a "
+                      "positive number; no_monotone: a bound on |rho| below 1)")
+
+
+# ----- which study a claim applies to -----
+
+
+def study_facts(name: str, spec: dict, config: dict, runs: dict[str, dict],
+                saves_latent: bool) -> dict:
+    """What matching needs to know of one study: its grid levels (as in run paths), the
+    settings of every run (defaults filled in, the depth and the preprocessing variant's keys
+    added) and whether it saves latent spaces."""
+    from .data import preprocess  # pandas: only when a config's studies are matched
+
+    variant = {name: p.default for name, p in inspect.signature(preprocess).parameters.items()
+               if p.default is not inspect.Parameter.empty}
+    variant.update(config.get("preprocess", {}).get(spec["preprocess"], {}))
+    defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+                for f in dataclasses.fields(RunConfig)}
+    resolved = []
+    for settings in runs.values():
+        run = {**defaults, **settings}
+        run["hidden_layers"] = len(run["hidden"])
+        run.update({k: variant.get(k) for k in DERIVED_SETTINGS - {"hidden_layers"}})
+        resolved.append(run)
+    return {"name": name, "levels": {a: [level_key(a, v) for v in vs]
+                                     for a, vs in spec["grid"].items()},
+            "runs": resolved, "saves_latent": saves_latent}
+
+
+def plan(config: dict, runs: dict[str, dict[str, dict]] | None = None):
+    """(papers, matches) of a workflow config: its claim files (`claims:`) read and checked, and
+    each claim matched to its studies. runs: study -> its runs (config.study_runs), where the
+    caller has them already."""
+    papers = [load_claims(path) for path in claim_paths(config.get("claims"))]
+    facts = [study_facts(name, spec, config,
+                         runs[name] if runs else study_runs(name, spec, config),
+                         spec.get("save_latent") is not None)
+             for name, spec in config["studies"].items()]
+    return papers, match_claims([c for p in papers for c in p["claims"]], facts)
+
+
+def match_claims(claims: list[dict], facts: list[dict]) -> list[dict]:
+    """Per claim, the studies it applies to: [{claim, study, reference, reason}]; one entry
+    with study None and the reason where none applies ("not run")."""
+    out = []
+    for claim in claims:
+        found, misses = [], []
+        for study in facts:
+            reason = _why_not(claim, claim["applies_to"], study)
+            if reason:
+                misses.append(reason)
+                continue
+            reference = None
+            if "reference" in claim:
+                candidates = [f for f in facts if f["name"] != study["name"]
+                              and not _why_not(claim, claim["reference"], f)]
+                if not candidates:
+                    misses.append(f"study {study['name']} has no reference study "
+                                  f"({_describe(claim['reference'])})")
+                    continue
+                reference = candidates[0]["name"]
+            found.append({"paper": claim["paper"], "claim": claim["id"], "study": study["name"],
+                          "reference": reference, "reason": ""})
+        if not found:
+            near = [m for m in misses if m.startswith("study ")]
+            reason = near[0] if near else (
+                f"no study of the config {_describe(claim['applies_to'])}")
+            found = [{"paper": claim["paper"], "claim": claim["id"], "study": None,
+                      "reference": None, "reason": reason}]
+        out += found
+    return out
+
+
+def _describe(selector: dict) -> str:
+    parts = []
+    if selector["axes"]:
+        parts.append("varies " + " and ".join(selector["axes"]))
+    if selector["models"]:
+        parts.append("trains " + " or ".join(selector["models"]))
+    if selector["settings"]:
+        parts.append("has " + ", ".join(f"{k} {v}" for k, v in selector["settings"].items()))
+    return ", ".join(parts) or "(any study)"
+
+
+def _why_not(claim: dict, selector: dict, study: dict) -> str:
+    """'' where the claim applies to the study; else why not: '' never starts with 'study '
+    unless the study is a near miss (it has the axes, lacks a level or the metric)."""
+    grid = study["levels"]
+    if any(a not in grid or len(grid[a]) < 2 for a in selector["axes"]):
+        return "no axis"
+    varied = [a for a in OBJECTIVE_AXES if a in grid and len(grid[a]) > 1]
+    if [a for a in varied if a not in selector["axes"]]:
+        return "compares objectives"  # the papers' claims hold one objective fixed
+    runs = [r for r in study["runs"] if not selector["models"]
+            or r["model"] in selector["models"]]
+    if not runs:
+        return "no model"
+    for key, value in selector["settings"].items():
+        if any(r.get(key) != value for r in runs):
+            return "other settings"
+    name = study["name"]
+    grid_levels = grid.get(claim.get("axis"), [])
+    wanted = [lv for key in ("better", "worse", "best", "worst", "levels", "stable",
+                             "variable") for lv in claim.get(key, [])
+              if lv not in LEVEL_WORDS]
+    if "model" in claim and claim["model"] not in {r["model"] for r in runs}:
+        return f"study {name} does not train {claim['model']}"
+    missing = [lv for lv in dict.fromkeys(wanted) if lv not in grid_levels]
+    if missing:
+        return f"study {name} lacks the {claim['axis']} level(s) {', '.join(missing)}"
+    for axis in claim.get("among", []) + claim.get("across", []):
+        if axis not in grid or len(grid[axis]) < 2:
+            return f"study {name} does not vary {axis}"
+    if any(METRICS[m].table == "latent" for m in claim["metric"]) \
+            and not study["saves_latent"]:
+        return f"study {name} saves no latent spaces (save_latent), so it has no " \
+               f"{' or '.join(m for m in claim['metric'] if METRICS[m].table == 'latent')}"
+    return ""
