@@ -675,7 +675,7 @@ def write_claims(papers: list[dict], matches: list[dict], tables: dict[str, pd.D
     return claims
 
 
-def claim_lines(claims: pd.DataFrame, width: int = 100) -> list[str]:
+def claim_lines(claims: pd.DataFrame, width: int = 110) -> list[str]:
     """One line per claim (and study) for `vaebench summary`: id, verdict, study, the effect
     and p_holm of a tested claim, and the gist of why where it is inconclusive or not run (the
     whole reason and the claim itself: claims.csv, the report)."""
