@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vaebench import data, inits, models, train
+from vaebench import data, inits, models, optim
 from vaebench.config import (
     INIT_NAMES,
     MODEL_NAMES,
@@ -25,7 +25,7 @@ SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text
 def test_name_lists_match_the_registries():
     assert tuple(models.MODELS) == MODEL_NAMES
     assert tuple(inits.INITS) == INIT_NAMES
-    assert tuple(train.OPTIMIZERS) == OPTIMIZER_NAMES
+    assert tuple(optim.OPTIMIZERS) == OPTIMIZER_NAMES
 
 
 def test_schema_run_defaults_are_the_package_defaults():

@@ -43,7 +43,7 @@ PACKAGE = Path(workflow.basedir) / "scripts" / "vaebench"
 # Editing these reruns training (Snakemake does not track modules a script imports).
 DATA_CODE = sorted(str(p) for p in (PACKAGE / "data").glob("*.py"))
 TRAINING_CODE = [
-    *(str(PACKAGE / f) for f in ("config.py", "inits.py", "train.py")),
+    *(str(PACKAGE / f) for f in ("config.py", "inits.py", "optim.py", "train.py")),
     *DATA_CODE,
     *sorted(str(p) for p in (PACKAGE / "models").glob("*.py")),
 ]

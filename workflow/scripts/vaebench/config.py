@@ -1,6 +1,6 @@
 """The settings of one run, validated without importing torch (the Snakefile uses this too).
 
-The name lists here are the registries' keys (models.MODELS, inits.INITS, train.OPTIMIZERS);
+The name lists here are the registries' keys (models.MODELS, inits.INITS, optim.OPTIMIZERS);
 tests/test_config.py checks that they agree.
 """
 

@@ -69,11 +69,11 @@ from .data import (
 )
 from .inits import apply_init
 from .models import build_model, kl_pressure
+from .optim import Optimizer
 
 # What preprocessing decided, copied from its summary into every run.json.
 PREPROCESSING_CHOICES = ("top_k", "variability", "na_policy", "duplicates", "genes_sha256")
 TRAINED, UNTRAINED = "latent", "latent_untrained"  # the latent files' names (.npy)
-OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
 
 
 def _keep_freed_memory() -> None:
@@ -252,11 +252,8 @@ def fit(cfg: RunConfig, data: Preprocessed,
                         cfg.activation, cfg.reconstruction)
     init_touched = apply_init(model, cfg.init, cfg.init_layers)
     model.to(device)
-    # Fused Adam: the same update in one kernel per step instead of a few per parameter.
-    fused = {"fused": True} if cfg.optimizer == "adam" else {}
-    optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr,
-                                          weight_decay=cfg.weight_decay, **fused)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.scheduler_gamma)
+    # torch.optim's arithmetic (Adam fused: one kernel per step), without its start-up cost
+    optimizer = Optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
     grad_clip = model.default_grad_clip if cfg.grad_clip == "auto" else cfg.grad_clip
     kld_weight, val_kld_weight = resolve_kld_weight(cfg, model, n_train, len(x_val))
     n_batches = n_train // cfg.batch_size if cfg.drop_last else math.ceil(n_train / cfg.batch_size)
@@ -290,7 +287,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
     status, stop_reason, error = "ok", f"completed {cfg.epochs} epochs", None
     for epoch in range(1, cfg.epochs + 1):
         epoch_start = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]
+        lr = optimizer.lr
         try:
             model.train()
             model.dataset_size = n_train
@@ -302,13 +299,13 @@ def fit(cfg: RunConfig, data: Preprocessed,
                 weight = kld_weight * min(step / warmup_steps, 1.0) if warmup_steps \
                     else kld_weight
                 parts = model.loss(x, model(x), weight)
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 parts["loss"].backward()
                 if grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 optimizer.step()
                 train_sums = _add_parts(train_sums, parts)
-            scheduler.step()
+            optimizer.decay(cfg.scheduler_gamma)  # ExponentialLR, once per epoch
 
             model.eval()
             model.dataset_size = len(x_val)

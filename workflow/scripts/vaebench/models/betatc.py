@@ -80,6 +80,9 @@ class BetaTCVAE(VAE):
         self.alpha, self.beta, self.gamma = alpha, beta, gamma
         self.anneal_steps, self.weights = anneal_steps, weights
         self.clock = 0
+        # log W per (batch, dataset size, dtype, device): built once, on the host in float64,
+        # then kept on the device, instead of a host build and a copy at every step
+        self._log_weights: dict[tuple, Tensor] = {}
 
     def build_heads(self, width, latent):
         if self.head_hidden:
@@ -100,7 +103,10 @@ class BetaTCVAE(VAE):
         log_q_zx = log_normal(z, mu, log_var).sum(1)
         log_p_z = log_normal(z, torch.zeros_like(z), torch.zeros_like(z)).sum(1)
         pairs = log_normal(z.unsqueeze(1), mu.unsqueeze(0), log_var.unsqueeze(0))  # [B x B x D]
-        log_w = mss_log_weights(batch, self.dataset_size or batch, self.weights).to(z)
+        key = (batch, self.dataset_size or batch, z.dtype, z.device)
+        if key not in self._log_weights:
+            self._log_weights[key] = mss_log_weights(key[0], key[1], self.weights).to(z)
+        log_w = self._log_weights[key]
         weighted = log_w.unsqueeze(2) + pairs
         # The reference adds log W to each of the D terms before summing them: W^D in log q(z).
         summed = weighted.sum(2) if self.weights == "fork" else log_w + pairs.sum(2)
