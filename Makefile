@@ -51,4 +51,4 @@ bench: $(VENV)/.bench
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/snakemake --lint
-	$(VENV)/bin/snakefmt --check workflow/
+	$(VENV)/bin/snakefmt --check Snakefile workflow/

@@ -1,6 +1,7 @@
 """Snakemake conventions: rules formatted by snakefmt, and the workflow catalog's standardized
 usage (workflow/Snakefile, config/README.md, .snakemake-workflow-catalog.yml) present and true."""
 
+import re
 import shlex
 import subprocess
 import sys
@@ -15,9 +16,25 @@ CATALOG = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())
 
 def test_rules_are_snakefmt_clean():
     snakefmt = Path(sys.executable).with_name("snakefmt")
-    done = subprocess.run([str(snakefmt), "--check", "workflow/"], cwd=REPO,
+    done = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/"], cwd=REPO,
                           capture_output=True, text=True)
-    assert done.returncode == 0, f"run `snakefmt workflow/`:\n{done.stdout}{done.stderr}"
+    assert done.returncode == 0, f"run `snakefmt Snakefile workflow/`:\n{done.stdout}{done.stderr}"
+    assert "All 9 file(s)" in done.stderr + done.stdout  # the top-level Snakefile among them
+
+
+@pytest.mark.workflow
+def test_plain_snakemake_from_the_root_reads_the_top_level_snakefile(tmp_path):
+    # no --snakefile: Snakemake finds ./Snakefile, which includes workflow/Snakefile
+    done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--directory", str(tmp_path),
+                           "--configfile", str(REPO / "config" / "config.yaml")], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"Snakefile: {REPO / 'Snakefile'}" in done.stdout + done.stderr
+    assert re.search(r"^default\s+1$", done.stdout, re.M)  # the workflow's all, as default
+    assert re.search(r"^train\s+\d+$", done.stdout, re.M)
+    lint = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert "Congratulations" in lint.stdout + lint.stderr
 
 
 def test_the_catalog_finds_the_workflow_where_it_looks():

@@ -9,7 +9,10 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+# workflow/scripts, from this file's folder (not workflow.basedir: that is the top-level
+# Snakefile's folder when Snakemake starts from the repository root)
+SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
+sys.path.insert(0, str(SCRIPTS))
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
 from vaebench.claim_files import claim_paths  # noqa: E402  (path above)
 from vaebench.claim_files import plan as claim_plan  # noqa: E402
@@ -39,7 +42,7 @@ check_repeated_keys()
 # study's `base` silently override the shared `defaults`.
 validate(config, schema="../schemas/config.schema.yaml", set_default=False)
 
-PACKAGE = Path(workflow.basedir) / "scripts" / "vaebench"
+PACKAGE = SCRIPTS / "vaebench"
 # Editing these reruns training (Snakemake does not track modules a script imports).
 DATA_CODE = sorted(str(p) for p in (PACKAGE / "data").glob("*.py"))
 TRAINING_CODE = [
