@@ -12,7 +12,8 @@ VanillaVAE):
   epochs    K processes of `vaebench train` started together, each one run of `--epochs`
             epochs at batch 1000 (the papers) and 64 (the benchmark): seconds per epoch
             (median over each run's epochs after the first), wall time of the wave, runs per
-            hour, GPU memory per run (nvidia-smi, CUDA context included). On a CPU K is 1.
+            hour, GPU memory per run (nvidia-smi, CUDA context included) and the GPU's mean
+            utilisation during the wave (nvidia-smi's utilization.gpu). On a CPU K is 1.
   projection  the papers (config/paper.yaml, 660 runs) and the benchmark
             (config/eltager2023.yaml, 6,480 runs) on this device at each K: per run the fixed
             cost plus its epochs at the measured seconds per epoch, divided by K. Runs that
@@ -115,26 +116,34 @@ def prepare(workdir: Path, samples: int, genes: int) -> Path:
 
 
 class GpuMemory:
-    """Peak GPU memory in use (MiB, all processes) while it runs, sampled by nvidia-smi."""
+    """Peak GPU memory in use (MiB, all processes) and the mean utilisation (%) while it runs,
+    sampled by nvidia-smi every half second."""
 
     def __init__(self):
-        self.peak = self.idle = self._used()
+        sample = self._query()
+        self.peak = self.idle = sample[0] if sample else None
+        self.utilisation: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     @staticmethod
-    def _used() -> float | None:
+    def _query() -> tuple[float, float] | None:
         if shutil.which("nvidia-smi") is None:
             return None
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,"
-                              "nounits", "--id=0"], capture_output=True, text=True)
-        return float(out.stdout.split()[0]) if out.returncode == 0 else None
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used,utilization.gpu",
+                              "--format=csv,noheader,nounits", "--id=0"],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            return None
+        used, busy = (float(v) for v in out.stdout.split(","))
+        return used, busy
 
     def _sample(self):
         while not self._stop.wait(0.5):
-            used = self._used()
-            if used is not None:
-                self.peak = max(self.peak, used)
+            sample = self._query()
+            if sample is not None:
+                self.peak = max(self.peak, sample[0])
+                self.utilisation.append(sample[1])
 
     def __enter__(self):
         if self.idle is not None:
@@ -172,8 +181,9 @@ def wave(workdir: Path, data: Path, k: int, batch: int, epochs: int, device: str
             seconds = [float(row["seconds"]) for row in csv.DictReader(f)]
         per_epoch.append(statistics.median(seconds[1:] or seconds))
     gpu_mib = (memory.peak - memory.idle) / k if memory.idle is not None else None
+    busy = statistics.mean(memory.utilisation) if memory.utilisation else None
     return {"k": k, "batch": batch, "epoch_s": statistics.median(per_epoch), "wall": wall,
-            "runs_per_hour": k * 3600 / wall, "gpu_mib": gpu_mib}
+            "runs_per_hour": k * 3600 / wall, "gpu_mib": gpu_mib, "gpu_busy": busy}
 
 
 def study_epochs(config_path: Path, assume_epochs: int) -> list[tuple[int, int]]:
@@ -243,12 +253,14 @@ def main() -> None:
     data = prepare(a.workdir, a.samples, a.genes)
     results = [wave(a.workdir, data, k, batch, a.epochs, device)
                for batch in a.batches for k in a.concurrency]
-    print("| batch | K | s/epoch per run | wave wall (s) | runs/hour | GPU MiB per run |")
-    print("|---|---|---|---|---|---|")
+    print("| batch | K | s/epoch per run | wave wall (s) | runs/hour | GPU MiB per run | "
+          "GPU busy % |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         mib = f"{r['gpu_mib']:.0f}" if r["gpu_mib"] is not None else "-"
+        busy = f"{r['gpu_busy']:.0f}" if r["gpu_busy"] is not None else "-"
         print(f"| {r['batch']} | {r['k']} | {r['epoch_s']:.3f} | {r['wall']:.1f} | "
-              f"{r['runs_per_hour']:.0f} | {mib} |")
+              f"{r['runs_per_hour']:.0f} | {mib} | {busy} |")
     print(f"\n(each run {a.epochs} epochs; runs/hour counts whole processes, start-up "
           "included)\n")
 

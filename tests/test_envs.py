@@ -22,12 +22,12 @@ DISTRIBUTION = {"yaml": "pyyaml", "sklearn": "scikit-learn", "sksurv": "scikit-s
                 "PIL": "pillow"}
 # what each env runs: the training code, or everything else (no torch)
 TRAINING_CODE = [SCRIPTS / "train.py", *(PACKAGE / f"{m}.py" for m in
-                                         ("config", "inits", "train")),
+                                         ("config", "inits", "optim", "train")),
                  *(PACKAGE / "data" / f"{m}.py" for m in ("__init__", "files", "preprocess")),
                  *(PACKAGE / "models").glob("*.py")]
 ANALYSIS_CODE = [p for p in [*SCRIPTS.glob("*.py"), *PACKAGE.glob("*.py"),
                              *(PACKAGE / "data").glob("*.py"), *(PACKAGE / "analysis").glob("*.py")]
-                 if p.name not in {"train.py", "inits.py", "cli.py"}]
+                 if p.name not in {"train.py", "inits.py", "optim.py", "cli.py"}]
 
 
 def pins(requirements) -> dict[str, str]:
