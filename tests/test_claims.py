@@ -244,3 +244,13 @@ def test_each_claim_finds_its_study_in_the_papers_configs(configfile, prefixes):
     if configfile == "paper.yaml":
         assert [(m["study"], m["reference"]) for m in matches if m["claim"] == "I7"] == [
             ("init_zscore", "init")]
+
+
+def test_vaebench_claims_prints_the_plan(capsys):
+    from vaebench.cli import main
+
+    assert main(["claims", "--configfile", str(REPO / "config" / "eltager2023.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "eltager2023: Eltager et al. (2023)" in out
+    assert "  E1   benchmark: Uniform init collapses" in out
+    assert "  I1   not run (no study of the config varies init, trains vanilla" in out
