@@ -19,7 +19,6 @@ def test_rules_are_snakefmt_clean():
     done = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/"], cwd=REPO,
                           capture_output=True, text=True)
     assert done.returncode == 0, f"run `snakefmt Snakefile workflow/`:\n{done.stdout}{done.stderr}"
-    assert "All 9 file(s)" in done.stderr + done.stdout  # the top-level Snakefile among them
 
 
 @pytest.mark.workflow
