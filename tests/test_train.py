@@ -1,6 +1,7 @@
 """Real (small) training runs: the loss falls, divergence is a result, CPU runs are repeatable."""
 
 import ast
+import dataclasses
 import json
 import math
 import re
@@ -272,6 +273,34 @@ def test_save_latent_writes_the_encoder_means_of_every_sample(data, tmp_path):
     assert untrained.shape == latent.shape and not np.allclose(untrained, latent)
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert set(record["outputs"]) == {"metrics.csv", "latent.npy", "latent_untrained.npy"}
+
+
+def test_runs_differing_only_in_training_settings_start_from_the_same_encoder(data):
+    """config.TRAINING_ONLY is what lets score_latent score one untrained encoder for many runs:
+    every one of those settings changed at once leaves latent_untrained.npy as it was, while a
+    setting outside it (seed, init, latent_kind here) changes it and the key."""
+    import numpy as np
+
+    from vaebench.config import TRAINING_ONLY, encoder_key
+    from vaebench.train import fit
+
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    assert TRAINING_ONLY <= fields
+    base = {"save_latent": True}
+    changed = {"lr": 0.05, "optimizer": "rmsprop", "weight_decay": 0.1, "scheduler_gamma": 0.5,
+               "batch_size": 30, "drop_last": False, "kld_weight": 1.0, "reconstruction": "sum",
+               "kl_warmup": 2, "epochs": 2, "early_stopping": True, "stopping": "absolute_loss",
+               "min_delta": 0.5, "patience": 3, "min_epochs": 2, "grad_clip": 1.0,
+               "axes": {"lr": "0.05"}}
+    assert set(changed) == TRAINING_ONLY
+    assert encoder_key({**base, **changed}) == encoder_key(base)
+    untrained = fit(config(**base), data)[2]["latent_untrained"]
+    np.testing.assert_array_equal(untrained, fit(config(**base, **changed), data)[2][
+        "latent_untrained"])
+    for shaping in ({"seed": 1}, {"init": "normal"}, {"latent_kind": "sample"}):
+        assert encoder_key({**base, **shaping}) != encoder_key(base)
+        assert not np.array_equal(untrained, fit(config(**base, **shaping), data)[2][
+            "latent_untrained"])
 
 
 def test_running_out_of_memory_is_a_failed_run_not_a_crash(data):

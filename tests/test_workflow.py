@@ -441,6 +441,13 @@ def test_objective_and_latent_kind_are_axes_and_collapse_is_named(tmp_path, caps
     assert list(pressure["mean"]) == [pytest.approx(25.0)] and list(pressure["sum"]) == [1.0]
     assert (runs["kl_per_sample"] >= 0).all()
     assert runs["collapsed"].isin([True, False]).all()
+    # reconstruction acts in training only: the sum runs start from the mean runs' encoders,
+    # whose untrained scores their score_latent jobs copy (latent_kind changes the encoding)
+    for kind in ("mean", "sample"):
+        log = (tmp_path / "logs/score_latent/init/model=vanilla/reconstruction=sum/"
+               f"latent_kind={kind}/seed=1.log").read_text()
+        assert (f"copied from results/init/runs/model=vanilla/reconstruction=mean/"
+                f"latent_kind={kind}/seed=1/scores.json") in log
     scores = pd.read_csv(tables / "latent.csv")
     assert list(scores["latent_kind"]) == ["mean", "sample", "mean", "sample"]
     assert scores[["knn_accuracy", "ari", "ari_pca", "ari_untrained"]].notna().all().all()

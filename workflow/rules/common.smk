@@ -21,6 +21,7 @@ from vaebench.config import (  # noqa: E402  (path above)
     ConfigError,
     RunConfig,
     axis_value,
+    encoder_key,
     repeated_keys,
     repeated_keys_message,
     study_runs,
@@ -144,6 +145,23 @@ RUNS = {name: expand_study(name, study) for name, study in config["studies"].ite
 LATENT_RUNS = {name: latent_selection(name, study) for name, study in config["studies"].items()}
 for name, study in config["studies"].items():
     drop_unused_latent_kind(name, study)
+
+
+def untrained_sources(study):
+    """{saved run: the first saved run of the study with the same encoder_key}, for the runs
+    that have such an earlier one: their score_latent copies its untrained-encoder scores
+    instead of scoring the same encoder again (18 runs share one in the benchmark grid)."""
+    first = {}
+    for run in LATENT_RUNS[study]:
+        first.setdefault(encoder_key(RUNS[study][run]), run)
+    return {
+        run: first[encoder_key(RUNS[study][run])]
+        for run in LATENT_RUNS[study]
+        if first[encoder_key(RUNS[study][run])] != run
+    }
+
+
+UNTRAINED_FROM = {name: untrained_sources(name) for name in config["studies"]}
 
 
 def read_claims():
@@ -421,6 +439,20 @@ def study_latents(wildcards, name="latent.npy"):
     """A file of every saved run of a study: `name` latent.npy (the means after training), or
     what score_latent writes beside it (scores.json, neighbours.npy)."""
     return [f"results/{wildcards.study}/runs/{run}/{name}" for run in LATENT_RUNS[wildcards.study]]
+
+
+def untrained_scored(wildcards):
+    """Where a run's untrained encoder is already scored (untrained_sources): that run's
+    scores.json and latent_untrained.npy, which score_latent checks equal to its own; none for
+    a run that scores its own."""
+    source = UNTRAINED_FROM[wildcards.study].get(wildcards.run)
+    if source is None:
+        return {}
+    folder = f"results/{wildcards.study}/runs/{source}"
+    return {
+        "untrained_scores": f"{folder}/scores.json",
+        "untrained_source": f"{folder}/latent_untrained.npy",
+    }
 
 
 def study_scores(wildcards):

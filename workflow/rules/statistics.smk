@@ -30,6 +30,8 @@ rule statistics:
 # node: no GPU), the baselines once per study; the study job only gathers them into tables.
 rule score_latent:
     input:
+        # an earlier run with the same encoder as initialised: its untrained scores are reused
+        unpack(untrained_scored),
         latent="results/{study}/runs/{run}/latent.npy",
         untrained="results/{study}/runs/{run}/latent_untrained.npy",
         record="results/{study}/runs/{run}/run.json",

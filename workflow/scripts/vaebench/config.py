@@ -270,6 +270,23 @@ def axis_value(value) -> str:
     return str(value)
 
 
+# Settings that act only once training starts (the optimiser, the objective's weights, the
+# schedule, stopping): runs differing in these alone start from the same encoder, so score
+# the same untrained-encoder baseline. Every other setting, a future one included, counts as
+# shaping the initial encoder.
+TRAINING_ONLY = frozenset({
+    "lr", "optimizer", "weight_decay", "scheduler_gamma", "batch_size", "drop_last",
+    "kld_weight", "reconstruction", "kl_warmup", "epochs", "early_stopping", "stopping",
+    "min_delta", "patience", "min_epochs", "grad_clip", "axes"})
+
+
+def encoder_key(settings: dict) -> str:
+    """What decides a run's encoder as initialised and the samples it encodes: its settings
+    (as study_runs resolves them) without the TRAINING_ONLY ones. Runs of one study with the
+    same key have the same latent_untrained.npy."""
+    return repr(sorted((k, repr(v)) for k, v in settings.items() if k not in TRAINING_ONLY))
+
+
 def study_runs(name: str, study: dict, config: dict) -> dict[str, dict]:
     """{run path: resolved run settings} for every grid point of one study of a workflow config.
 

@@ -9,6 +9,7 @@ of the same samples are (`linear_cka`, `neighbour_overlap`). A study's tables: l
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -235,7 +236,7 @@ def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
 
 
 def run_scores(latent_path, samples_txt, phenotype_path, scores_out, neighbours_out,
-               source=None) -> None:
+               source=None, shared=None, shared_untrained=None) -> None:
     """The score_latent rule: one run's scores, in a job of its own (a study's runs are scored
     in parallel, each as soon as it has trained), read by the study's latent_scores job:
     - scores.json: {"latent": score_latents of the saved means (latent.npy), "untrained": the
@@ -244,7 +245,10 @@ def run_scores(latent_path, samples_txt, phenotype_path, scores_out, neighbours_
       a label};
     - neighbours.npy: each sample's GRAPH_NEIGHBOURS nearest others (`neighbour_sets`, computed
       with the Leiden graph's), for the stability of the latent space over seeds; -1 where the
-      means are not finite (a diverged run). Both files are checked against run.json first."""
+      means are not finite (a diverged run). Both files are checked against run.json first.
+    `shared`: the scores.json of a run with the same encoder as initialised, whose
+    latent_untrained.npy is `shared_untrained`: its "untrained" scores are copied when that
+    file holds the same values as this run's (else this run's are scored, with a warning)."""
     labels = sample_labels(samples_txt, phenotype_path, source)
     mu = load_latent(latent_path)
     untrained = load_latent(Path(latent_path).with_name(UNTRAINED_FILE))
@@ -254,10 +258,26 @@ def run_scores(latent_path, samples_txt, phenotype_path, scores_out, neighbours_
     units = (record.get("latent_usage") or {}).get("n_units") or mu.shape[1]
     width = mu.shape[1] // units  # a categorical variable's classes; 1 for a Gaussian
     scores = {"latent": score_latents(mu, labels, nearest=nearest, unit_width=width),
-              "untrained": score_latents(untrained, labels, unit_width=width),
+              "untrained": untrained_scores(untrained, labels, width, shared, shared_untrained),
               "clinical": clinical_scores(mu, sample_phenotype(samples_txt, phenotype_path)),
               "dims": mu.shape[1], "n_unannotated": int((labels == "").sum())}
     neighbours = neighbour_sets(mu, nearest=nearest) if nearest.min() >= 0 else nearest[:, 1:]
     with atomic_path(neighbours_out) as tmp, open(tmp, "wb") as f:
         np.save(f, neighbours.astype(np.int32))
     write_atomic(scores_out, json.dumps(scores, indent=1, default=lambda value: value.item()))
+
+
+def untrained_scores(untrained, labels, unit_width, shared=None, shared_untrained=None) -> dict:
+    """score_latents of a run's encoder as initialised, or the copy of another run's where that
+    run's latent_untrained.npy (`shared_untrained`, checked against its run.json) holds the same
+    values: its scores.json (`shared`) has them. Different values mean the runs' encoder_key
+    missed a setting: scored here, and said."""
+    if shared is not None:
+        if np.array_equal(untrained, load_latent(shared_untrained), equal_nan=True):
+            print(f"the untrained encoder's scores: copied from {shared} (the same encoder "
+                  "as initialised)")
+            return json.loads(Path(shared).read_text())["untrained"]
+        print(f"warning: {shared_untrained} differs from this run's encoder as initialised, "
+              "though their settings differ only in training (config.TRAINING_ONLY): scoring "
+              "this run's own", file=sys.stderr)
+    return score_latents(untrained, labels, unit_width=unit_width)
