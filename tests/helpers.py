@@ -24,9 +24,11 @@ def snakemake(*args, cwd=REPO, check=True, **run_options):
     return done
 
 
-def planned_jobs(workdir, configfile) -> dict[str, int]:
-    """{rule: count} of what a dry-run would run; {} when there is nothing to do."""
-    done = snakemake("-n", "--directory", str(workdir), "--configfile", str(configfile))
+def planned_jobs(workdir, configfile, *targets) -> dict[str, int]:
+    """{rule: count} of what a dry-run for `targets` (none: the default) would run; {} when
+    there is nothing to do."""
+    done = snakemake("-n", "--directory", str(workdir), "--configfile", str(configfile),
+                     *targets)
     return job_counts(done.stdout + done.stderr)
 
 

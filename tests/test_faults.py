@@ -24,6 +24,9 @@ from vaebench.data import write_synthetic
 
 pytestmark = pytest.mark.workflow
 RUNS = ("init=default/seed=1", "init=normal/seed=1")
+# Targets for the tests that need no figure: the runs table, or the latent tables (with
+# latent.html and latent_clinical.csv)
+RUNS_TABLE, LATENT_TABLE = "results/s/tables/runs.csv", "results/s/tables/latent.csv"
 
 
 def small_config(datasets=None, save_latent=True, **base):
@@ -107,8 +110,9 @@ def test_a_phenotype_table_that_does_not_match_the_matrix(tmp_path):
     table.iloc[::2].to_csv(pheno, sep="\t", index=False)  # half the samples annotated
     cfg = small_config({"mine": {"xena": {"path": str(expr), "phenotype": {"path": str(pheno)}}}})
     configfile = write_config(tmp_path / "config.yaml", cfg)
-    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile))
-    scores = pd.read_csv(tmp_path / "results/s/tables/latent.csv")
+    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile),
+              LATENT_TABLE)
+    scores = pd.read_csv(tmp_path / LATENT_TABLE)
     assert (scores["n_unannotated"] == 100).all() and (scores["n_samples"] <= 100).all()
     html = (tmp_path / "results/s/tables/latent.html").read_text()
     assert f"100 of its 200 samples have no label in the phenotype table {pheno}" in html
@@ -118,7 +122,7 @@ def test_a_phenotype_table_that_does_not_match_the_matrix(tmp_path):
     table.assign(sample="X-" + table["sample"]).to_csv(other, sep="\t", index=False)
     cfg["datasets"]["mine"]["xena"]["phenotype"]["path"] = str(other)
     done = snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
-                     str(write_config(configfile, cfg)), check=False)
+                     str(write_config(configfile, cfg)), LATENT_TABLE, check=False)
     assert done.returncode != 0
     samples = next(tmp_path.glob("results/data/mine/input-*/minmax/samples.txt"))
     message = console(done)
@@ -271,19 +275,20 @@ def test_pointing_a_dataset_at_a_broken_file_and_back_costs_nothing(tmp_path):
     cfg = small_config({"mine": {"xena": {"path": str(good)}}}, save_latent=False)
     cfg["preprocess"]["minmax"]["top_k"] = 1000
     configfile = write_config(tmp_path / "config.yaml", cfg)
-    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile))
+    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile),
+              RUNS_TABLE)
     (matrix,) = tmp_path.glob("results/data/mine/input-*/minmax/matrix.npy")
     assert matrix.stat().st_size > 2**20
     before = stamps(tmp_path)
 
     cfg["datasets"]["mine"]["xena"]["path"] = str(broken)
     done = snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
-                     str(write_config(configfile, cfg)), check=False)
+                     str(write_config(configfile, cfg)), RUNS_TABLE, check=False)
     assert done.returncode != 0 and f"{broken}" in console(done) and "'n/a?'" in console(done)
     assert stamps(tmp_path) == before  # the good data and every run as they were
 
     cfg["datasets"]["mine"]["xena"]["path"] = str(good)
-    assert planned_jobs(tmp_path, write_config(configfile, cfg)) == {}
+    assert planned_jobs(tmp_path, write_config(configfile, cfg), RUNS_TABLE) == {}
 
 
 # 9 -------------------------------------------------------------------------------------------
@@ -338,8 +343,8 @@ def test_recovery_after_snakemake_is_killed_is_the_main_command_again(tmp_path):
     assert "vaebench recover\n" in recipe and "--rerun-incomplete" in recipe
     unlocked = subprocess.run(recover, capture_output=True, text=True, env=env)
     assert unlocked.returncode == 0 and "removed the lock" in unlocked.stdout
-    snakemake(*args, "--cores", "1", "--rerun-incomplete")
-    runs = pd.read_csv(tmp_path / "results/s/tables/runs.csv")
+    snakemake(*args, "--cores", "1", "--rerun-incomplete", RUNS_TABLE)
+    runs = pd.read_csv(tmp_path / RUNS_TABLE)
     assert len(runs) == 6 and (runs["status"] == "ok").all() and (runs["epochs_run"] == 40).all()
     kept = {p for p, t in finished_before.items() if p.stat().st_mtime_ns == t}
     assert kept == set(finished_before) - cut_off and kept  # nothing finished was retrained
@@ -387,7 +392,7 @@ def test_a_cohort_with_holes_is_scored_where_it_has_values_and_says_what_it_left
     env = {**os.environ, "HOME": str(home), "VAEBENCH_COHORT": str(home / "cohort")}
     configfile = write_config(tmp_path / "config.yaml", cohort_config())
     snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile),
-              env=env)
+              LATENT_TABLE, env=env)
     normalised = pd.read_csv(next(tmp_path.glob("results/data/cohort/input-*/phenotype.tsv")),
                              sep="\t", dtype=str, keep_default_na=False)
     assert list(normalised["age"][:7]) == [""] * 7 and list(normalised["sex"][:3]) == [""] * 3

@@ -172,7 +172,9 @@ def finished(tmp_path_factory):
     """The tiny config run to the end once, in a fresh working directory."""
     workdir = tmp_path_factory.mktemp("tiny")
     configfile = write_config(workdir / "config.yaml", yaml.safe_load(TINY.read_text()))
-    snakemake("--cores", "2", "--directory", str(workdir), "--configfile", str(configfile))
+    done = snakemake("--cores", "2", "--directory", str(workdir), "--configfile",
+                     str(configfile), "--verbose")
+    (workdir / "console.txt").write_text(done.stdout + done.stderr)
     return workdir, configfile
 
 
@@ -270,6 +272,17 @@ def test_every_claim_gets_a_verdict(finished):
                                                                       "init").sum()
     html = (workdir / "results/claims/claims.html").read_text()
     assert "Do the papers&#x27; findings hold?" in html or "Do the papers' findings hold?" in html
+
+
+def test_the_local_scheduler_runs_a_round_per_event_not_per_second(finished):
+    """Without its job rate limit (common.smk: local_scheduler_without_rate_limit), a local
+    run schedules when a job ends; with it, Snakemake 9 adds a 1-second timer chain per
+    event and the rounds grow with the square of the jobs (each checks every waiting job)."""
+    workdir, _ = finished
+    console = (workdir / "console.txt").read_text()
+    jobs = sum(job_counts(console).values())
+    rounds = console.count("Ready jobs: ")
+    assert jobs > 20 and rounds <= 2 * jobs, (jobs, rounds)
 
 
 def test_second_invocation_does_nothing(finished):

@@ -28,6 +28,18 @@ from vaebench.config import (  # noqa: E402  (path above)
 )
 
 
+def local_scheduler_without_rate_limit():
+    """Snakemake 9 re-arms a timer of its job rate limiter (--max-jobs-per-timespan, default
+    100/1s) at every scheduling round while jobs wait for a core, and every job that ends
+    starts one more such chain (snakemake#3744, #3804): the scheduler ends up running hundreds
+    of rounds a second, each checking every waiting job's input files, which cost the default
+    config's run 150 s of CPU on 2 cores. A local run submits nothing and needs no limit, and
+    a job that ends already starts the next round: off, locally (a cluster keeps it)."""
+    scheduler = workflow.scheduler
+    if workflow.local_exec and getattr(scheduler, "job_rate_limiter", None) is not None:
+        scheduler.job_rate_limiter = None
+
+
 def check_repeated_keys():
     """Snakemake's loader keeps the last of two equal keys: two studies named `a:` would become
     one without a word. Say so, with both lines, before anything else."""
