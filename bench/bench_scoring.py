@@ -57,7 +57,7 @@ import sys
 sys.path.insert(0, {scripts!r})
 from vaebench.analysis import run_scores
 run_scores({latent!r}, {samples!r}, {phenotype!r}, {scores!r}, {neighbours!r},
-           shared={shared!r}, shared_untrained={shared_untrained!r})
+           shared={shared!r})
 """
 ENCODERS_6480 = 360  # distinct untrained encoders of the grid (lr and optimizer: training only)
 
@@ -136,14 +136,13 @@ def main() -> None:
                      phenotype=str(latent.with_name("phenotype.tsv")),
                      scores=str(latent.with_name("scores.json")),
                      neighbours=str(latent.with_name("neighbours.npy")))
-        first = ONE_JOB.format(**files, shared=None, shared_untrained=None)
+        first = ONE_JOB.format(**files, shared=None)
         job = timed(lambda: subprocess.run([sys.executable, "-c", first], check=True),
                     a.repeats)
         # a run whose encoder as initialised is the first's: copies its untrained scores
         shared = latent.with_name("first_scores.json")
         shared.write_bytes(latent.with_name("scores.json").read_bytes())
-        sharing = ONE_JOB.format(**files, shared=str(shared),
-                                 shared_untrained=str(latent.with_name("latent_untrained.npy")))
+        sharing = ONE_JOB.format(**files, shared=str(shared))
         copying = timed(lambda: subprocess.run([sys.executable, "-c", sharing], check=True,
                                                stdout=subprocess.DEVNULL), a.repeats)
     print(f"| **the whole job (fresh process, imports and files included)** | **{job:.2f}** |")

@@ -27,8 +27,9 @@ def snakemake(*args, cwd=REPO, check=True, **run_options):
 def planned_jobs(workdir, configfile, *targets) -> dict[str, int]:
     """{rule: count} of what a dry-run for `targets` (none: the default) would run; {} when
     there is nothing to do."""
-    done = snakemake("-n", "--directory", str(workdir), "--configfile", str(configfile),
-                     *targets)
+    # targets first: --configfile takes every value after it
+    done = snakemake("-n", *targets, "--directory", str(workdir), "--configfile",
+                     str(configfile))
     return job_counts(done.stdout + done.stderr)
 
 

@@ -412,8 +412,9 @@ def test_a_run_is_scored_in_a_job_of_its_own(tmp_path):
 
 def test_a_run_with_an_earlier_runs_encoder_copies_its_untrained_scores(tmp_path, capsys):
     """score_latent of a run whose encoder as initialised is an earlier run's (same
-    encoder_key) copies that run's untrained scores, once their latent_untrained.npy files
-    are found equal; a different file means the key missed something: scored here, and said."""
+    encoder_key) copies that run's untrained scores, where the earlier run scored the same
+    latent_untrained.npy (sha256); a different file means the key missed something: scored
+    here, and said."""
     x, labels = planted(width=6)
     untrained = np.random.default_rng(7).normal(size=x.shape)
     first = saved_run(tmp_path / "first", x, untrained, labels)
@@ -427,15 +428,14 @@ def test_a_run_with_an_earlier_runs_encoder_copies_its_untrained_scores(tmp_path
     for name, encoder in (("same", untrained), ("other", untrained + 1.0)):
         run = saved_run(tmp_path / name, x + 0.01, encoder, labels)
         run_scores(run / "latent.npy", run / "samples.txt", run / "phenotype.tsv",
-                   run / "scores.json", run / "neighbours.npy", shared=first / "scores.json",
-                   shared_untrained=first / "latent_untrained.npy")
+                   run / "scores.json", run / "neighbours.npy", shared=first / "scores.json")
     same = json.loads((tmp_path / "same/scores.json").read_text())["untrained"]
     assert same == {**own, "ari": 0.123}
     other = json.loads((tmp_path / "other/scores.json").read_text())["untrained"]
     assert other == pytest.approx(score_latents(untrained + 1.0, labels))
     err = capsys.readouterr()
     assert "copied from" in err.out and "first/scores.json" in err.out
-    assert "other" not in err.out and "differs from this run's encoder" in err.err
+    assert "other" not in err.out and "started from another encoder" in err.err
 
 
 def test_stability_pairs_the_seeds_of_each_condition():

@@ -25,7 +25,7 @@ from vaebench.data import write_synthetic
 pytestmark = pytest.mark.workflow
 RUNS = ("init=default/seed=1", "init=normal/seed=1")
 # Targets for the tests that need no figure: the runs table, or the latent tables (with
-# latent.html and latent_clinical.csv)
+# latent.html and latent_clinical.csv). Before --configfile, which takes every value after it.
 RUNS_TABLE, LATENT_TABLE = "results/s/tables/runs.csv", "results/s/tables/latent.csv"
 
 
@@ -110,8 +110,8 @@ def test_a_phenotype_table_that_does_not_match_the_matrix(tmp_path):
     table.iloc[::2].to_csv(pheno, sep="\t", index=False)  # half the samples annotated
     cfg = small_config({"mine": {"xena": {"path": str(expr), "phenotype": {"path": str(pheno)}}}})
     configfile = write_config(tmp_path / "config.yaml", cfg)
-    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile),
-              LATENT_TABLE)
+    snakemake("--cores", "2", LATENT_TABLE, "--directory", str(tmp_path), "--configfile",
+              str(configfile))
     scores = pd.read_csv(tmp_path / LATENT_TABLE)
     assert (scores["n_unannotated"] == 100).all() and (scores["n_samples"] <= 100).all()
     html = (tmp_path / "results/s/tables/latent.html").read_text()
@@ -121,8 +121,8 @@ def test_a_phenotype_table_that_does_not_match_the_matrix(tmp_path):
     other = tmp_path / "other.tsv"
     table.assign(sample="X-" + table["sample"]).to_csv(other, sep="\t", index=False)
     cfg["datasets"]["mine"]["xena"]["phenotype"]["path"] = str(other)
-    done = snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
-                     str(write_config(configfile, cfg)), LATENT_TABLE, check=False)
+    done = snakemake("--cores", "2", LATENT_TABLE, "--directory", str(tmp_path), "--configfile",
+                     str(write_config(configfile, cfg)), check=False)
     assert done.returncode != 0
     samples = next(tmp_path.glob("results/data/mine/input-*/minmax/samples.txt"))
     message = console(done)
@@ -275,15 +275,15 @@ def test_pointing_a_dataset_at_a_broken_file_and_back_costs_nothing(tmp_path):
     cfg = small_config({"mine": {"xena": {"path": str(good)}}}, save_latent=False)
     cfg["preprocess"]["minmax"]["top_k"] = 1000
     configfile = write_config(tmp_path / "config.yaml", cfg)
-    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile),
-              RUNS_TABLE)
+    snakemake("--cores", "2", RUNS_TABLE, "--directory", str(tmp_path), "--configfile",
+              str(configfile))
     (matrix,) = tmp_path.glob("results/data/mine/input-*/minmax/matrix.npy")
     assert matrix.stat().st_size > 2**20
     before = stamps(tmp_path)
 
     cfg["datasets"]["mine"]["xena"]["path"] = str(broken)
-    done = snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
-                     str(write_config(configfile, cfg)), RUNS_TABLE, check=False)
+    done = snakemake("--cores", "2", RUNS_TABLE, "--directory", str(tmp_path), "--configfile",
+                     str(write_config(configfile, cfg)), check=False)
     assert done.returncode != 0 and f"{broken}" in console(done) and "'n/a?'" in console(done)
     assert stamps(tmp_path) == before  # the good data and every run as they were
 
@@ -343,7 +343,7 @@ def test_recovery_after_snakemake_is_killed_is_the_main_command_again(tmp_path):
     assert "vaebench recover\n" in recipe and "--rerun-incomplete" in recipe
     unlocked = subprocess.run(recover, capture_output=True, text=True, env=env)
     assert unlocked.returncode == 0 and "removed the lock" in unlocked.stdout
-    snakemake(*args, "--cores", "1", "--rerun-incomplete", RUNS_TABLE)
+    snakemake(RUNS_TABLE, *args, "--cores", "1", "--rerun-incomplete")
     runs = pd.read_csv(tmp_path / RUNS_TABLE)
     assert len(runs) == 6 and (runs["status"] == "ok").all() and (runs["epochs_run"] == 40).all()
     kept = {p for p, t in finished_before.items() if p.stat().st_mtime_ns == t}
@@ -391,8 +391,8 @@ def test_a_cohort_with_holes_is_scored_where_it_has_values_and_says_what_it_left
     cohort_files(home / "cohort")
     env = {**os.environ, "HOME": str(home), "VAEBENCH_COHORT": str(home / "cohort")}
     configfile = write_config(tmp_path / "config.yaml", cohort_config())
-    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(configfile),
-              LATENT_TABLE, env=env)
+    snakemake("--cores", "2", LATENT_TABLE, "--directory", str(tmp_path), "--configfile",
+              str(configfile), env=env)
     normalised = pd.read_csv(next(tmp_path.glob("results/data/cohort/input-*/phenotype.tsv")),
                              sep="\t", dtype=str, keep_default_na=False)
     assert list(normalised["age"][:7]) == [""] * 7 and list(normalised["sex"][:3]) == [""] * 3

@@ -211,9 +211,9 @@ def test_the_workflow_runs_on_every_format(files, tmp_path):
     cfg = {"datasets": datasets, "preprocess": {"minmax": {"top_k": 40}},
            "defaults": {"device": "cpu"}, "studies": {name: study(name) for name in datasets}}
     # up to the latent scores: the figures and statistics after them read no input file
-    snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile",
-              str(write_config(tmp_path / "config.yaml", cfg)),
-              *(f"results/{name}/tables/latent.csv" for name in datasets))
+    snakemake("--cores", "2", *(f"results/{name}/tables/latent.csv" for name in datasets),
+              "--directory", str(tmp_path), "--configfile",
+              str(write_config(tmp_path / "config.yaml", cfg)))
     matrices = {}
     for name in datasets:
         scores = pd.read_csv(tmp_path / f"results/{name}/tables/latent.csv")

@@ -5,7 +5,6 @@ rule aggregate:
     input:
         metrics=study_metrics,
         records=study_records,
-        code=ANALYSIS_CODE,
     output:
         epochs="results/{study}/tables/epochs.csv",
         runs="results/{study}/tables/runs.csv",
@@ -15,6 +14,7 @@ rule aggregate:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=ANALYSIS_CODE,
         axes=study_axes,
     script:
         "../scripts/aggregate.py"

@@ -6,7 +6,6 @@
 rule claims:
     input:
         unpack(claim_inputs),
-        code=ANALYSIS_CODE,
     output:
         claims="results/claims/claims.csv",
         parts="results/claims/claim_parts.csv",
@@ -22,6 +21,7 @@ rule claims:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=ANALYSIS_CODE,
         papers=CLAIM_PAPERS,
         matches=CLAIM_MATCHES,
         tables=claim_tables(),

@@ -2,8 +2,6 @@
 
 
 rule make_synthetic:
-    input:
-        code=DATA_CODE,
     output:
         expression="resources/{dataset}/expression.tsv.gz",
         phenotype="resources/{dataset}/phenotype.tsv",
@@ -14,6 +12,7 @@ rule make_synthetic:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=DATA_CODE,
         synthetic=synthetic_params,
     script:
         "../scripts/make_synthetic.py"
@@ -56,7 +55,6 @@ rule preprocess:
     input:
         unpack(orientation_input),
         expression=preprocess_input,
-        code=DATA_CODE,
     output:
         matrix="results/data/{dataset}/input-{source}/{variant}/matrix.npy",
         genes="results/data/{dataset}/input-{source}/{variant}/genes.txt",
@@ -72,6 +70,7 @@ rule preprocess:
         mem_mb=8000,
         runtime=30,
     params:
+        code=DATA_CODE,
         read=preprocess_read_params,
         options=preprocess_params,
     script:
@@ -83,7 +82,6 @@ rule preprocess:
 rule phenotype:
     input:
         annotations=phenotype_input,
-        code=DATA_CODE,
     output:
         phenotype="results/data/{dataset}/input-{source}/phenotype.tsv",
     log:
@@ -93,6 +91,7 @@ rule phenotype:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=DATA_CODE,
         read=phenotype_params,
     script:
         "../scripts/phenotype.py"

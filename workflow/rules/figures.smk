@@ -5,7 +5,6 @@ rule figures:
     input:
         epochs="results/{study}/tables/epochs.csv",
         runs="results/{study}/tables/runs.csv",
-        code=PLOT_CODE,
     output:
         png=report(
             "results/{study}/figures/{study}.png",
@@ -24,6 +23,7 @@ rule figures:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=PLOT_CODE,
         figure=figure_settings,
     script:
         "../scripts/figures.py"

@@ -5,7 +5,6 @@
 rule statistics:
     input:
         runs="results/{study}/tables/runs.csv",
-        code=ANALYSIS_CODE,
     output:
         pairwise="results/{study}/tables/pairwise.csv",
         sensitivity="results/{study}/tables/sensitivity.csv",
@@ -21,6 +20,7 @@ rule statistics:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=ANALYSIS_CODE,
         axes=study_axes,
     script:
         "../scripts/study_statistics.py"
@@ -37,7 +37,6 @@ rule score_latent:
         record="results/{study}/runs/{run}/run.json",
         samples=study_samples,
         phenotype=study_phenotype,
-        code=ANALYSIS_CODE,
     output:
         scores="results/{study}/runs/{run}/scores.json",
         neighbours="results/{study}/runs/{run}/neighbours.npy",
@@ -52,6 +51,7 @@ rule score_latent:
         mem_mb=2000,
         runtime=10,
     params:
+        code=ANALYSIS_CODE,
         annotations=study_annotations_source,
     script:
         "../scripts/score_latent.py"
@@ -64,7 +64,6 @@ rule latent_baselines:
         samples=study_samples,
         phenotype=study_phenotype,
         matrix=study_matrix,
-        code=ANALYSIS_CODE,
     output:
         baselines="results/{study}/tables/latent_baselines.csv",
         clinical="results/{study}/tables/latent_baselines_clinical.csv",
@@ -79,6 +78,7 @@ rule latent_baselines:
         mem_mb=8000,
         runtime=60,
     params:
+        code=ANALYSIS_CODE,
         annotations=study_annotations_source,
     script:
         "../scripts/latent_baselines.py"
@@ -93,7 +93,6 @@ rule latent_scores:
         samples=study_samples,
         baselines="results/{study}/tables/latent_baselines.csv",
         baselines_clinical="results/{study}/tables/latent_baselines_clinical.csv",
-        code=ANALYSIS_CODE,
     output:
         table="results/{study}/tables/latent.csv",
         pairwise="results/{study}/tables/latent_pairwise.csv",
@@ -113,6 +112,7 @@ rule latent_scores:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=ANALYSIS_CODE,
         axes=study_axes,
         annotations=study_annotations_source,
     script:
@@ -125,7 +125,6 @@ rule embedding:
         latents=study_latents,
         samples=study_samples,
         phenotype=study_phenotype,
-        code=PLOT_CODE,
     output:
         png=report(
             "results/{study}/figures/{study}_embedding.png",
@@ -146,6 +145,7 @@ rule embedding:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=PLOT_CODE,
         annotations=study_annotations_source,
         label=study_label,
     script:
@@ -156,7 +156,6 @@ rule quality_figure:
     input:
         latent="results/{study}/tables/latent.csv",
         runs="results/{study}/tables/runs.csv",
-        code=PLOT_CODE,
     output:
         png=report(
             "results/{study}/figures/{study}_quality.png",
@@ -177,6 +176,7 @@ rule quality_figure:
     conda:
         "../../envs/analysis.yaml"
     params:
+        code=PLOT_CODE,
         axes=study_axes,
         label=study_label,
     script:

@@ -7,7 +7,6 @@
 rule train:
     input:
         unpack(train_data),
-        code=TRAINING_CODE,
     output:
         metrics="results/{study}/runs/{run}/metrics.csv",
         record="results/{study}/runs/{run}/run.json",
@@ -24,6 +23,7 @@ rule train:
         mem_mb=8000,
         runtime=60,
     params:
+        code=TRAINING_CODE,
         run=run_settings,
     script:
         "../scripts/train.py"

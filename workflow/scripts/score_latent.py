@@ -6,5 +6,4 @@ with logged(snakemake):
     run_scores(snakemake.input.latent, snakemake.input.samples, snakemake.input.phenotype,
                snakemake.output.scores, snakemake.output.neighbours,
                source=snakemake.params.annotations,
-               shared=snakemake.input.get("untrained_scores"),
-               shared_untrained=snakemake.input.get("untrained_source"))
+               shared=snakemake.input.get("untrained_scores"))

@@ -236,29 +236,32 @@ def sample_labels(samples_txt, phenotype_path, source=None) -> np.ndarray:
 
 
 def run_scores(latent_path, samples_txt, phenotype_path, scores_out, neighbours_out,
-               source=None, shared=None, shared_untrained=None) -> None:
+               source=None, shared=None) -> None:
     """The score_latent rule: one run's scores, in a job of its own (a study's runs are scored
     in parallel, each as soon as it has trained), read by the study's latent_scores job:
     - scores.json: {"latent": score_latents of the saved means (latent.npy), "untrained": the
-      same of the run's encoder as initialised (latent_untrained.npy beside it), "clinical":
+      same of the run's encoder as initialised (latent_untrained.npy beside it; its sha256 as
+      "untrained_sha256"), "clinical":
       clinical_scores rows of the means, "dims": their width, "n_unannotated": samples without
       a label};
     - neighbours.npy: each sample's GRAPH_NEIGHBOURS nearest others (`neighbour_sets`, computed
       with the Leiden graph's), for the stability of the latent space over seeds; -1 where the
       means are not finite (a diverged run). Both files are checked against run.json first.
-    `shared`: the scores.json of a run with the same encoder as initialised, whose
-    latent_untrained.npy is `shared_untrained`: its "untrained" scores are copied when that
-    file holds the same values as this run's (else this run's are scored, with a warning)."""
+    `shared`: the scores.json of an earlier run with the same encoder as initialised: its
+    "untrained" scores are copied where it scored the same latent_untrained.npy (sha256) as
+    this run's (else this run's are scored, with a warning)."""
     labels = sample_labels(samples_txt, phenotype_path, source)
     mu = load_latent(latent_path)
     untrained = load_latent(Path(latent_path).with_name(UNTRAINED_FILE))
     nearest = (nearest_neighbours(mu, GRAPH_NEIGHBOURS + 1) if np.isfinite(mu).all()
                else np.full((len(mu), GRAPH_NEIGHBOURS + 1), -1))
     record = json.loads(Path(latent_path).with_name("run.json").read_text())
+    untrained_sha = record["outputs"][UNTRAINED_FILE]["sha256"]  # checked by load_latent
     units = (record.get("latent_usage") or {}).get("n_units") or mu.shape[1]
     width = mu.shape[1] // units  # a categorical variable's classes; 1 for a Gaussian
     scores = {"latent": score_latents(mu, labels, nearest=nearest, unit_width=width),
-              "untrained": untrained_scores(untrained, labels, width, shared, shared_untrained),
+              "untrained": untrained_scores(untrained, untrained_sha, labels, width, shared),
+              "untrained_sha256": untrained_sha,
               "clinical": clinical_scores(mu, sample_phenotype(samples_txt, phenotype_path)),
               "dims": mu.shape[1], "n_unannotated": int((labels == "").sum())}
     neighbours = neighbour_sets(mu, nearest=nearest) if nearest.min() >= 0 else nearest[:, 1:]
@@ -267,17 +270,18 @@ def run_scores(latent_path, samples_txt, phenotype_path, scores_out, neighbours_
     write_atomic(scores_out, json.dumps(scores, indent=1, default=lambda value: value.item()))
 
 
-def untrained_scores(untrained, labels, unit_width, shared=None, shared_untrained=None) -> dict:
-    """score_latents of a run's encoder as initialised, or the copy of another run's where that
-    run's latent_untrained.npy (`shared_untrained`, checked against its run.json) holds the same
-    values: its scores.json (`shared`) has them. Different values mean the runs' encoder_key
-    missed a setting: scored here, and said."""
+def untrained_scores(untrained, sha256: str, labels, unit_width, shared=None) -> dict:
+    """score_latents of a run's encoder as initialised (`untrained`, the means of
+    latent_untrained.npy, whose checksum is `sha256`), or their copy from the scores.json of
+    another run (`shared`) that scored the same file. A different file means the runs'
+    encoder_key missed a setting: scored here, and said."""
     if shared is not None:
-        if np.array_equal(untrained, load_latent(shared_untrained), equal_nan=True):
+        earlier = json.loads(Path(shared).read_text())
+        if earlier.get("untrained_sha256") == sha256:
             print(f"the untrained encoder's scores: copied from {shared} (the same encoder "
                   "as initialised)")
-            return json.loads(Path(shared).read_text())["untrained"]
-        print(f"warning: {shared_untrained} differs from this run's encoder as initialised, "
+            return earlier["untrained"]
+        print(f"warning: the run of {shared} started from another encoder than this run, "
               "though their settings differ only in training (config.TRAINING_ONLY): scoring "
               "this run's own", file=sys.stderr)
     return score_latents(untrained, labels, unit_width=unit_width)
