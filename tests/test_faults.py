@@ -139,7 +139,8 @@ def test_a_damaged_run_output_is_never_aggregated(finished):
     workdir, configfile = finished
     metrics = run_dir(workdir, RUNS[0]) / "metrics.csv"
     metrics.write_bytes(metrics.read_bytes()[:-40])  # cut off mid-row
-    done = snakemake("--cores", "2", "--directory", str(workdir), "--configfile",
+    # up to the tables: what follows them reads nothing more of a run
+    done = snakemake("--cores", "2", RUNS_TABLE, "--directory", str(workdir), "--configfile",
                      str(configfile), check=False)
     assert done.returncode != 0
     assert (f"results/s/runs/{RUNS[0]}/metrics.csv is not what its run wrote (run.json "
@@ -152,7 +153,8 @@ def test_a_damaged_run_output_is_never_aggregated(finished):
     before = stamps(workdir)
     for path in run_dir(workdir, RUNS[0]).iterdir():
         path.unlink()
-    snakemake("--cores", "2", "--directory", str(workdir), "--configfile", str(configfile))
+    snakemake("--cores", "2", RUNS_TABLE, "--directory", str(workdir), "--configfile",
+              str(configfile))
     after = stamps(workdir)
     kept = f"results/s/runs/{RUNS[1]}/run.json"
     assert after[kept] == before[kept]
@@ -161,12 +163,13 @@ def test_a_damaged_run_output_is_never_aggregated(finished):
 
     latent = run_dir(workdir, RUNS[1]) / "latent.npy"
     np.save(latent, np.zeros((200, 3), dtype=np.float32))  # same shape, not what the run wrote
-    done = snakemake("--cores", "2", "--directory", str(workdir), "--configfile",
+    done = snakemake("--cores", "2", LATENT_TABLE, "--directory", str(workdir), "--configfile",
                      str(configfile), check=False)
     assert done.returncode != 0
     assert f"results/s/runs/{RUNS[1]}/latent.npy is not what its run wrote" in console(done)
     latent.unlink()
-    snakemake("--cores", "2", "--directory", str(workdir), "--configfile", str(configfile))
+    snakemake("--cores", "2", LATENT_TABLE, "--directory", str(workdir), "--configfile",
+              str(configfile))
 
 
 # 4 -------------------------------------------------------------------------------------------
