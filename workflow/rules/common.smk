@@ -34,9 +34,15 @@ def local_scheduler_without_rate_limit():
     starts one more such chain (snakemake#3744, #3804): the scheduler ends up running hundreds
     of rounds a second, each checking every waiting job's input files, which cost the default
     config's run 150 s of CPU on 2 cores. A local run submits nothing and needs no limit, and
-    a job that ends already starts the next round: off, locally (a cluster keeps it)."""
+    a job that ends already starts the next round: the default limit is lifted on a local run
+    (a cluster keeps it; so does a limit the user set, e.g. bench/bench_pipeline.py's 99/1s)."""
+    limit = workflow.scheduling_settings.max_jobs_per_timespan
     scheduler = workflow.scheduler
-    if workflow.local_exec and getattr(scheduler, "job_rate_limiter", None) is not None:
+    if (
+        workflow.local_exec
+        and getattr(scheduler, "job_rate_limiter", None) is not None
+        and (limit.max_jobs, limit.timespan) == (100, 1)
+    ):
         scheduler.job_rate_limiter = None
 
 
