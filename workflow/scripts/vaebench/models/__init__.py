@@ -2,8 +2,8 @@
 
 Shapes: B batch, G genes, D latent, S importance samples (IWAE).
 
-The objectives transcribe AntixK/PyTorch-VAE (the code both studies forked; the reference
-arithmetic is in shared/reference/models.md §1), including its reductions: reconstruction is a
+The objectives transcribe AntixK/PyTorch-VAE (https://github.com/AntixK/PyTorch-VAE, the code
+both studies forked), including its reductions: reconstruction is a
 mean over all B x G elements, KL a sum over D averaged over B, and `kld_weight` (M_N) multiplies
 the KL. The run setting `reconstruction: sum` sums the reconstruction over genes instead
 (base.py), which with a KL weight of 1 makes each loss its own paper's objective. Where the
