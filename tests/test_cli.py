@@ -94,3 +94,69 @@ def test_train_outside_a_terminal_prints_a_line_per_epoch(tmp_path, capfd):
     epochs = json.loads((tmp_path / "run" / "run.json").read_text())["epochs_run"]
     assert len(lines) == epochs and lines[0].startswith("epoch 1/4: train loss ")
     assert all("left at this pace (at most: early stopping)" in line for line in lines[:-1])
+
+
+def test_summary_tells_a_run_still_training_from_a_failed_one(tmp_path, capsys):
+    """A run whose job is training has a log and no run.json yet, as a run whose job failed has:
+    it is running while the Snakemake that started it lives (real Snakemakes here, which mark
+    the job incomplete and lock the directory), failed once that Snakemake is killed, and still
+    failed, not running, while the next Snakemake works on another run."""
+    import base64
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    snakefile = tmp_path / "Snakefile"  # a training job: its log, then run.json much later
+    snakefile.write_text('rule train:\n'
+                         '    output: "results/s/runs/{run}/metrics.csv", '
+                         '"results/s/runs/{run}/run.json"\n'
+                         '    log: "logs/train/s/{run}.log"\n'
+                         '    shell: "echo epoch 1/40 > {log}; sleep 60"\n')
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump({
+        "datasets": {"synthetic": {"synthetic": {"samples": 200, "genes": 300, "seed": 1}}},
+        "preprocess": {"minmax": {"top_k": 100, "scaling": "minmax"}},
+        "studies": {"s": {"dataset": "synthetic", "preprocess": "minmax",
+                          "grid": {"seed": [1, 2]}}}}))
+    (tmp_path / "results").mkdir()
+    started = []
+
+    def start_training(run):
+        """Snakemake training `run`, once it has marked the job incomplete (its way, named by
+        the output's path) and the job has written its log."""
+        started.append(subprocess.Popen(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--cores", "1",
+             f"results/s/runs/{run}/run.json"], cwd=tmp_path, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        marker = tmp_path / ".snakemake" / "incomplete" / base64.urlsafe_b64encode(
+            f"results/s/runs/{run}/run.json".encode()).decode()
+        deadline = time.monotonic() + 60
+        while not (marker.is_file() and (tmp_path / f"logs/train/s/{run}.log").is_file()):
+            assert started[-1].poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+
+    def kill_snakemake():
+        os.killpg(started[-1].pid, signal.SIGKILL)  # Snakemake and its job
+        started[-1].wait()
+
+    def counts():
+        assert main(["summary", str(tmp_path / "results"), "--configfile", str(configfile)]) == 0
+        return capsys.readouterr().out.splitlines()[2]
+
+    try:
+        start_training("seed=1")
+        assert counts() == "s: 2 runs (seed): 0 ok, 0 diverged, 0 failed, 1 running, 1 missing"
+        kill_snakemake()  # its lock and the job's marker stay
+        assert counts() == "s: 2 runs (seed): 0 ok, 0 diverged, 1 failed, 1 missing"
+        assert main(["recover", "--directory", str(tmp_path)]) == 0  # the stale lock
+        assert "removed the lock" in capsys.readouterr().out
+        start_training("seed=2")  # seed=1's marker, from the killed Snakemake, is older
+        assert counts() == "s: 2 runs (seed): 0 ok, 0 diverged, 1 failed, 1 running, 0 missing"
+        kill_snakemake()
+    finally:
+        for snakemake in started:
+            if snakemake.poll() is None:
+                os.killpg(snakemake.pid, signal.SIGKILL)
+                snakemake.wait()

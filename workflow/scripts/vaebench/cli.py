@@ -1,5 +1,5 @@
 """`vaebench synth | preprocess | train | aggregate | plot`: the workflow's steps, by hand;
-`vaebench summary`: a finished (or half-finished) workflow's result on one screen;
+`vaebench summary`: a finished (or half-finished, or running) workflow's result on one screen;
 `vaebench recover`: a working directory fit to run again after Snakemake itself was killed.
 
 A preprocessed dataset is a folder of matrix.npy, genes.txt, samples.txt and summary.json (what
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from .config import ConfigError, RunConfig, load_yaml
 from .data import DataError
+from .workdir import live_snakemake_pids, snakemake_locks
 
 PREPROCESSED_FILES = ("matrix.npy", "genes.txt", "samples.txt", "summary.json")
 
@@ -134,24 +134,9 @@ def _claims(args) -> None:
             print(f"  {match['claim']:<4} {where}: {claim}")
 
 
-def live_snakemake_pids(directory: Path) -> list[int]:
-    """Processes working in `directory` whose command line mentions snakemake: a Snakemake, or
-    one of its jobs (they run scripts from .snakemake/scripts/). Linux only (/proc)."""
-    pids = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if int(proc.name) == os.getpid() or Path(os.readlink(proc / "cwd")) != directory:
-                continue
-            if b"snakemake" in (proc / "cmdline").read_bytes():
-                pids.append(int(proc.name))
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return pids
-
-
 def _recover(args) -> None:
     directory = Path(args.directory).resolve()
-    locks = sorted((directory / ".snakemake" / "locks").glob("*.lock"))
+    locks = snakemake_locks(directory)
     if not locks:
         return
     if not Path("/proc/self").exists():
@@ -237,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="name in titles (default: the tables folder's parent)")
     p.set_defaults(func=_plot)
 
-    p = sub.add_parser("summary", help="per study: runs ok / diverged / failed / missing, and "
-                       "the best and worst conditions")
+    p = sub.add_parser("summary", help="per study: runs ok / diverged / failed / running / "
+                       "missing, and the best and worst conditions")
     p.add_argument("results", nargs="?", default="results", help="the workflow's results folder")
     p.add_argument("--configfile", default="config/config.yaml",
                    help="the config the workflow ran with (default: config/config.yaml)")

@@ -1,13 +1,13 @@
 """`vaebench summary`: the result on one screen, without opening the report.
 
-Per study of the config: how many of its runs are ok, diverged, failed or missing, and its best
-and worst conditions by the study's outcome: the final validation loss (the loss of the last
-epoch, as runs.csv has it), averaged over seeds; lower is better. A condition is a grid point
-without its seed. Only runs that finished (ok) enter the means, as in summary.csv; a condition
-with diverged or failed runs says how many. The models' objectives differ in scale (InfoVAE's
-MMD, BetaTCVAE's terms), so a study with several models ranks its conditions within each model,
-as the statistics compare them; so do the levels of reconstruction and kld_weight, which change
-the loss itself (analysis.by_objective).
+Per study of the config: how many of its runs are ok, diverged, failed, running (while some
+are) or missing, and its best and worst conditions by the study's outcome: the final validation
+loss (the loss of the last epoch, as runs.csv has it), averaged over seeds; lower is better. A
+condition is a grid point without its seed. Only runs that finished (ok) enter the means, as in
+summary.csv; a condition with diverged, failed or running runs says how many. The models'
+objectives differ in scale (InfoVAE's MMD, BetaTCVAE's terms), so a study with several models
+ranks its conditions within each model, as the statistics compare them; so do the levels of
+reconstruction and kld_weight, which change the loss itself (analysis.by_objective).
 
 Below them, how many runs collapsed (no active latent unit, or almost no KL), per model, with
 why and what to try (analysis.collapse_advice).
@@ -16,13 +16,17 @@ Last, one line per claim of the papers (config/claims): its verdict, from the cl
 results/claims/claims.csv; before that job has run, the study each claim will be tested on.
 
 Statuses come from each run's run.json, as the aggregate rule reads them. A run without one is
-"failed" if its training log exists (the job started and ended without a record: see the log)
-and "missing" if not (not run yet).
+"running" while its job runs: Snakemake has marked the job's outputs incomplete (in .snakemake/
+incomplete/ of its working directory, the folder that holds results/) and still works there
+(workdir.unfinished_outputs). Otherwise it is "failed" if its job started and ended without a
+record: its training log exists, or the Snakemake that started the job was killed (see the log;
+--rerun-incomplete redoes it); and "missing" if not (not run yet).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -34,12 +38,17 @@ from .analysis.stats import by_objective
 from .analysis.tables import collapse_advice, collapse_counts, usage_fields
 from .claim_files import plan
 from .config import RunConfig, study_runs
+from .workdir import unfinished_outputs
 
-STATUSES = ("ok", "diverged", "failed", "missing")
+STATUSES = ("ok", "diverged", "failed", "running", "missing")
 
 
-def run_statuses(study: str, runs: dict[str, dict], results: Path, logs: Path) -> pd.DataFrame:
-    """One row per run of the study: its axis values, status and final validation loss."""
+def run_statuses(study: str, runs: dict[str, dict], results: Path, logs: Path,
+                 unfinished: dict[str, bool] | None = None) -> pd.DataFrame:
+    """One row per run of the study: its axis values, status and final validation loss.
+    `unfinished`: workdir.unfinished_outputs of the working directory (none: no run is
+    running)."""
+    unfinished = unfinished or {}
     rows = []
     for path, settings in runs.items():
         record_path = results / study / "runs" / path / "run.json"
@@ -51,6 +60,8 @@ def run_statuses(study: str, runs: dict[str, dict], results: Path, logs: Path) -
             usage = usage_fields(record)
             row.update(status=record["status"], final_val_loss=record["final_val_loss"],
                        collapsed=usage["collapsed"], kl_pressure=usage["kl_pressure"])
+        elif os.path.abspath(record_path) in unfinished:
+            row["status"] = "running" if unfinished[os.path.abspath(record_path)] else "failed"
         elif (logs / "train" / study / f"{path}.log").is_file():
             row["status"] = "failed"
         rows.append(row)
@@ -80,11 +91,13 @@ def _name(key, by: list[str]) -> str:
 
 
 def study_summary(study: str, spec: dict, runs: dict[str, dict], results: Path, logs: Path,
-                  top: int) -> list[str]:
-    table = run_statuses(study, runs, results, logs)
+                  top: int, unfinished: dict[str, bool] | None = None) -> list[str]:
+    table = run_statuses(study, runs, results, logs, unfinished)
     counts = table["status"].value_counts()
+    # "running" only while some are: a finished workflow's line reads as before
     lines = [f"{study}: {len(table)} runs ({' x '.join(spec['grid'])}): "
-             + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES)]
+             + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES
+                         if s != "running" or counts.get(s, 0))]
     # losses rank within one objective: a model, and a level of reconstruction or kld_weight
     table, axes = by_objective(table, list(spec["grid"]))
     ranked = conditions(table, axes)
@@ -136,10 +149,12 @@ def _best_and_worst(scored: pd.DataFrame, by: list[str], top: int) -> list[str]:
 def summary(config: dict, results, logs="logs", top: int = 1) -> str:
     """The text `vaebench summary` prints, for every study of `config`, then its claims."""
     results, logs = Path(results), Path(logs)
+    # Snakemake's working directory: results/ is one of its folders
+    unfinished = unfinished_outputs(Path(os.path.abspath(results)).parent)
     lines = []
     for study, spec in config["studies"].items():
         runs = study_runs(study, spec, config)
-        lines += study_summary(study, spec, runs, results, logs, top) + [""]
+        lines += study_summary(study, spec, runs, results, logs, top, unfinished) + [""]
     return "\n".join(lines + claim_summary(config, results)).rstrip() + "\n"
 
 
