@@ -1,4 +1,4 @@
-"""Each objective against a direct transcription of the reference (AntixK, models.md §1)."""
+"""Each objective against a direct transcription of the reference (AntixK/PyTorch-VAE models/)."""
 
 import math
 
@@ -62,7 +62,7 @@ def test_vanilla_matches_reference():
 
 
 def reference_iwae(x, recons, mu, log_var, kld_weight):
-    # models.md §1.3, the TCGA fork's 3-D version of AntixK's iwae.py
+    # meltager/vae_benchmark models/iwae.py, the TCGA fork's 3-D version of AntixK's iwae.py
     mu = mu.repeat(S, 1, 1).permute(1, 0, 2)
     log_var = log_var.repeat(S, 1, 1).permute(1, 0, 2)
     x = x.repeat(S, 1, 1).permute(1, 0, 2)
@@ -106,7 +106,8 @@ def test_iwae_burda_is_the_importance_weighted_bound_with_detached_weight_gradie
 
 
 def reference_infovae_loss(x, recons, mu, log_var, z, prior_z, kld_weight, kernel_type):
-    # models.md §1.4: AntixK info_vae.py with config alpha -9, beta 10.5, reg_weight 110, z_var 2
+    # AntixK/PyTorch-VAE models/info_vae.py with configs/infovae.yaml: alpha -9, beta 10.5,
+    # reg_weight 110, z_var 2
     alpha, beta, reg_weight, z_var = -9.0, 10.5, 110.0, 2.0
 
     def compute_kernel(x1, x2):

@@ -208,7 +208,7 @@ def test_dipvae_kumar_loss_parts(dip_type):
 def test_dipvae_fork_reproduces_the_reference_arithmetic():
     x, out = random_outputs()
     mu, log_var = out["mu"], out["log_var"]
-    # eltager2023.md §4.3 (AntixK dip_vae.py with kld_weight 1), transcribed
+    # meltager/vae_benchmark models/dip_vae.py (AntixK's dip_vae.py with kld_weight 1), transcribed
     recons_loss = F.mse_loss(out["recon"], x, reduction="sum")
     kld_loss = torch.sum(-0.5 * torch.sum(1 + log_var - mu**2 - log_var.exp(), dim=1), dim=0)
     centered_mu = mu - mu.mean(dim=1, keepdim=True)

@@ -124,7 +124,7 @@ def repeated_keys_message(path, repeated: list[str]) -> str:
 
 @dataclass
 class RunConfig:
-    """Every setting of one run. Defaults are the init study's (models.md, papers)."""
+    """Every setting of one run. Defaults are the init study's (the papers; docs/decisions.md)."""
 
     model: str = "vanilla"
     model_params: dict = field(default_factory=dict)  # the model's own options (IWAE num_samples)

@@ -1,4 +1,5 @@
-"""Weight initialisations of the init study (models.md §7), as a registry name -> function(weight).
+"""Weight initialisations of the init study (torch.nn.init; meltager/vae_benchmark's init_weights;
+docs/decisions.md), as a registry name -> function(weight).
 
 Which Linear layers are re-initialised is an explicit choice (`layers`):
 - "hidden" (the studies' code, default): the Linear layers inside the encoder and decoder blocks;

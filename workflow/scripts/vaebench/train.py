@@ -377,8 +377,9 @@ def fit(cfg: RunConfig, data: Preprocessed,
 
 def resolve_kld_weight(cfg: RunConfig, model, n_train: int, n_val: int) -> tuple[float, float]:
     """(training, validation) KL weight of a run (module docstring). M_N is batch / n_train,
-    also in validation (models.md §1.6, §8.1); "per_split" divides by the validation set's size
-    there (the benchmark's fork)."""
+    also in validation (AntixK/PyTorch-VAE experiment.py before its 2021 rewrite;
+    docs/decisions.md); "per_split" divides by the validation set's size there (the
+    benchmark's fork)."""
     m_n = cfg.batch_size / n_train
     if model.fixed_kld_weight is not None:
         return model.fixed_kld_weight, model.fixed_kld_weight

@@ -24,7 +24,8 @@ KNN_NEIGHBOURS = 5
 # Stratified k-fold needs k samples a class: the phenotype step refuses a label with fewer
 # than two such classes (data.check_scorable_label) with this same number.
 CV_FOLDS = MIN_CLASS_SAMPLES
-GRAPH_NEIGHBOURS = 15  # the benchmark's kNN graph for Leiden (reference/eltager2023.md 5.1)
+# the benchmark's kNN graph for Leiden (meltager/vae_benchmark experiment.py, get_data_cluster)
+GRAPH_NEIGHBOURS = 15
 LEIDEN_SEED = 42  # the benchmark's
 LATENT_FIELDS = ("n_samples", "n_types", "knn_accuracy", "knn_balanced_accuracy",
                  "majority_baseline", "silhouette", "ari", "nmi", "n_clusters", "active_units")

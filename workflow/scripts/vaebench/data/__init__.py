@@ -1,7 +1,7 @@
 """Data: read expression and annotations, fake them, preprocess and split them. No torch here:
 this package runs in the light analysis environment too.
 
-The flow is one direction (DESIGN.md, "Data flow"):
+The flow is one direction:
 
     read_expression (xena, h5ad, table) / make_synthetic
       -> genes x samples DataFrame (float32, NA as NaN)

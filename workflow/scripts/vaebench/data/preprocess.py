@@ -1,9 +1,10 @@
 """Preprocessing: NA policy, variability, top-k genes, scaling; the preprocessed files; the
 train / validation split.
 
-Defaults follow what the studies' code did (reference/models.md sections 2, 3 and 8): "MAD" is
-pandas' old mean absolute deviation, scaling is fit on all samples before the split, and every
-copy of a duplicated gene id is dropped. Each of these is an option, recorded in the summary.
+Defaults follow what the studies' code did (meltager/vae_benchmark TCGA.py; greenelab/tybalt
+scripts/nbconverted/process_data.py; docs/decisions.md): "MAD" is pandas' old mean absolute
+deviation, scaling is fit on all samples before the split, and every copy of a duplicated gene
+id is dropped. Each of these is an option, recorded in the summary.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Synthetic stand-in for the TCGA file (reference/models.md section 6): expression and
-phenotype that look like the real files."""
+"""Synthetic stand-in for the TCGA file (UCSC Xena, EB++AdjustPANCAN_IlluminaHiSeq_RNASeqV2):
+expression and phenotype that look like the real files."""
 
 from __future__ import annotations
 
@@ -46,13 +46,15 @@ def make_synthetic(n_samples: int, n_genes: int, seed: int) -> tuple[pd.DataFram
     abbreviation, sample_type, age_at_initial_pathologic_diagnosis, gender, OS, OS.time; see
     _synthetic_clinical). The same (n_samples, n_genes, seed) always gives the same data.
 
-    What makes it look real (reference/models.md section 6): the 33 TCGA types in their real
-    proportions (each type at least once when n_samples >= 33); barcodes TCGA-XX-XXXX-NN with ~7%
-    normals (-11) that share a patient with a tumour, LAML -03, most SKCM -06; per-gene means with
-    the real quantiles; type effects and 20 low-rank programs for gene-gene correlation; ~8% marker
-    genes; values below zero become exact zeros (~1.5%) or small negatives (~0.4%); ~29 per 20,531
-    ids are numeric (Entrez-style); exactly one symbol occurs twice; ~12% of genes are NA for every
-    sample of UCEC/COAD/READ and another ~12% for LAML/STAD/ESCA.
+    What makes it look real (statistics of the Xena matrix as cognoma/cancer-data processed it,
+    data/expression-genes.tsv; type counts from greenelab/BioBombe): the 33 TCGA types in their
+    real proportions (each type at least once when n_samples >= 33); barcodes TCGA-XX-XXXX-NN
+    with ~7% normals (-11) that share a patient with a tumour, LAML -03, most SKCM -06; per-gene
+    means with the real quantiles; type effects and 20 low-rank programs for gene-gene
+    correlation; ~8% marker genes; values below zero become exact zeros (~1.5%) or small
+    negatives (~0.4%); ~29 per 20,531 ids are numeric (Entrez-style); exactly one symbol occurs
+    twice; ~12% of genes are NA for every sample of UCEC/COAD/READ and another ~12% for
+    LAML/STAD/ESCA.
     """
     for name, value, minimum in (("n_samples", n_samples, 2), ("n_genes", n_genes, 4)):
         if not isinstance(value, (int, np.integer)) or value < minimum:

@@ -11,8 +11,9 @@ reference is numerically unsafe but algebraically equal (log-cosh), the stable f
 where it is debatable (IWAE), the alternative is an option.
 
 Four more families come from the benchmark that followed the studies (Eltager et al. 2023,
-reference/eltager2023.md §4): BetaVAE, BetaTCVAE, DIPVAE, CategoricalVAE; each has the published
-method as its default and the benchmark's arithmetic as a named variant where they differ.
+doi:10.1371/journal.pone.0292126; its code meltager/vae_benchmark models/): BetaVAE,
+BetaTCVAE, DIPVAE, CategoricalVAE; each has the published method as its default and the
+benchmark's arithmetic as a named variant where they differ (docs/decisions.md).
 
 Every `loss()` returns a dict of scalar tensors: `loss` (what is optimised), `recon`, `kld`,
 and the model's own terms (mmd; capacity; mi, tc, dwkl; dip), so that any other weighting can be

@@ -1,7 +1,8 @@
 """β-VAE: Higgins et al. 2017 and the capacity objective of Burgess et al. 2018.
 
-The benchmark (Eltager et al. 2023; reference/eltager2023.md §4.1) ran the capacity objective
-with AntixK's arithmetic and the fork's config (gamma 10, max_capacity 25, 10,000 steps).
+The benchmark (Eltager et al. 2023; meltager/vae_benchmark models/beta_vae.py) ran the capacity
+objective with AntixK's arithmetic and the fork's config (configs/bbvae.yaml: gamma 10,
+max_capacity 25, 10,000 steps).
 """
 
 from __future__ import annotations

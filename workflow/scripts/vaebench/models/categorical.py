@@ -22,9 +22,10 @@ class CategoricalVAE(VAE):
     KL = mean_b sum_{d,q} q (log(q + eps) - log(1/Q + eps)); loss = alpha * MSE + M_N * KL.
     The temperature really anneals (Jang et al.): every `anneal_interval` training steps,
     tau = max(temperature * exp(-anneal_rate * t), min_temperature), t the training steps so far.
-    variant "fork" (the benchmark's, reference/eltager2023.md §4.4): one D-way categorical
-    (logits [B x D], softmax over D, decoder takes [B x D]), KL against a uniform prior over
-    `categorical_dim` classes (the fork: 33) and a fixed temperature (its anneal was a no-op).
+    variant "fork" (the benchmark's, meltager/vae_benchmark models/cat_vae.py): one D-way
+    categorical (logits [B x D], softmax over D, decoder takes [B x D]), KL against a uniform
+    prior over `categorical_dim` classes (the fork: 33) and a fixed temperature (its anneal was
+    a no-op).
     The latent means kept for downstream scores (`embed`) are q: [B x D*Q], or [B x D] (fork).
     MSE is the mean over B x G (reconstruction "mean", the benchmark) or summed over genes and
     averaged over the batch ("sum"; with KL weight 1 and alpha 1, Jang et al.'s objective with a

@@ -23,7 +23,7 @@ class DIPVAE(VAE):
     DIP-VAE-II (`dip_type` "ii") penalises Cov_x[mu] + diag(mean_b sigma_b^2), the covariance
     of z under the aggregate posterior. loss = MSE + M_N * KL + dip (MSE mean over B x G,
     KL = mean_b sum_d, as VanillaVAE).
-    objective "fork" (the benchmark's arithmetic, reference/eltager2023.md §4.3): mu centred
+    objective "fork" (the benchmark's, meltager/vae_benchmark models/dip_vae.py): mu centred
     across its latent dimensions (per sample), C = c^T c not divided by B, plus the scalar
     mean_i exp(2 log_var)_ii (i < min(B, D)) added to every entry; loss = sum_{b,g} (x_hat - x)^2
     + sum_b KL + dip, M_N not applied (whatever the run's kld_weight; a KL warm-up still

@@ -1,4 +1,4 @@
-"""InfoVAE / MMD-VAE (models.md §1.4)."""
+"""InfoVAE / MMD-VAE (AntixK/PyTorch-VAE models/info_vae.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ def pairwise_sq_dists(a: Tensor, b: Tensor) -> Tensor:
 
 
 class InfoVAE(VAE):
-    """InfoVAE / MMD-VAE (models.md §1.4), AntixK's arithmetic:
+    """InfoVAE / MMD-VAE (Zhao et al. 2019), AntixK's arithmetic (models/info_vae.py):
 
     loss = beta * MSE + (1 - alpha) * M_N * KL + (alpha + reg_weight - 1) / (B (B - 1)) * MMD
     IMQ kernel k = C / (1e-7 + C + |a - b|^2), C = 2 D latent_var; MMD sums the off-diagonal
     kernel entries of k(p,p) + k(z,z) - 2 k(p,z) with p ~ N(0, I). The RBF kernel keeps the
-    reference's full-matrix means and bandwidth (it is effectively no regularisation; §1.4).
+    reference's full-matrix means and bandwidth (it is effectively no regularisation).
     Kernels come from pairwise squared distances: O(B^2) memory, not the reference's O(B^2 D).
 
     reconstruction "mean" (the studies): MSE is the mean over B x G, KL weight M_N. "sum": MSE

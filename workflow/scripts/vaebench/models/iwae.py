@@ -1,4 +1,4 @@
-"""IWAE (models.md §1.3)."""
+"""IWAE (Burda et al. 2016; AntixK/PyTorch-VAE models/iwae.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .base import VAE, check_choices, kl_per_sample
 
 
 class IWAE(VAE):
-    """Importance-weighted AE with S samples of z per input (models.md §1.3).
+    """Importance-weighted AE with S samples of z per input (AntixK models/iwae.py).
 
     objective "antixk" (the studies): per-sample loss l_s = MSE_s + M_N * KL (analytic KL, equal
     for all s), loss = mean_b sum_s softmax(l)_s * l_s with the weights not detached. Because l is

@@ -1,4 +1,4 @@
-"""LogCoshVAE (models.md §1.5)."""
+"""LogCoshVAE (AntixK/PyTorch-VAE models/logcosh_vae.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from .base import VAE, kl_per_sample
 
 
 class LogCoshVAE(VAE):
-    """loss = mean[(1/alpha) log cosh(alpha t)] + beta * M_N * KL, t = x_hat - x (models.md §1.5).
+    """loss = mean[(1/alpha) log cosh(alpha t)] + beta * M_N * KL, t = x_hat - x
+    (AntixK/PyTorch-VAE models/logcosh_vae.py).
 
     log cosh is computed as alpha t + softplus(-2 alpha t) - log 2, equal in value to the
     reference's alpha t + log(1 + exp(-2 alpha t)) - log 2 but without exp overflowing to inf
