@@ -21,78 +21,12 @@ def test_lint_is_clean():
     assert "Congratulations, your workflow is in a good condition!" in out
 
 
-def test_paper_config_plans_every_published_run(tmp_path):
-    done = snakemake("-n", "--directory", str(tmp_path), "--configfile",
-                     str(REPO / "config" / "paper.yaml"))
-    runs = set(re.findall(r"results/(\w+)/runs/(\S+)/metrics\.csv", done.stdout + done.stderr))
-    per_study = {study: sum(1 for s, _ in runs if s == study) for study, _ in runs}
-    assert per_study == {"init": 200, "init_zscore": 50, "init_deep": 50, "hparam": 360}
-    jobs = planned_jobs(tmp_path, REPO / "config" / "paper.yaml")
-    # init saves the latent means of all its 200 runs: they train as train_latent.
-    assert jobs == {"download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 2,
-                    "train": 50 + 50 + 360, "train_latent": 200, "score_latent": 200,
-                    "latent_baselines": 1, "aggregate": 4, "figures": 4, "statistics": 4,
-                    "latent_scores": 1, "embedding": 1, "quality_figure": 1, "claims": 1,
-                    "all": 1}
-    # every init-methods and hyperparameter claim finds its study; the claims job writes
-    # each one's verdicts
-    for study in ("init", "init_zscore", "init_deep", "hparam"):
-        assert f"results/{study}/tables/claims.csv" in done.stdout
-
-
-def test_slurm_profile_bundles_the_papers_into_tens_of_jobs(tmp_path):
-    # 660 runs in bundles of the profile's group-components (20): 33 Slurm jobs, not 660.
-    done = snakemake("-n", "--directory", str(tmp_path), "--configfile",
-                     str(REPO / "config" / "paper.yaml"), "--profile", str(REPO / "profiles/slurm"))
-    bundles = re.findall(r"Group job train \(jobs", done.stdout + done.stderr)
-    assert len(bundles) == 33
-    # and init's 200 saved runs are scored in bundles of 50: 4 Slurm jobs
-    assert len(re.findall(r"Group job score \(jobs", done.stdout + done.stderr)) == 4
-
-
-def test_default_config_plans_all_six_studies(tmp_path):
-    jobs = planned_jobs(tmp_path, REPO / "config" / "config.yaml")
-    assert jobs["train"] + jobs["train_latent"] == (4 * 5 * 2 + 5 * 2 + 5 * 2 + 4 * 3 * 2 * 3
-                                                    + 4 * 2 + 2 * 2 * 2)
-    # every run of init, benchmark_models and objective
-    assert jobs["train_latent"] == 4 * 5 * 2 + 4 * 2 + 2 * 2 * 2
-    assert jobs["aggregate"] == jobs["figures"] == jobs["statistics"] == 6
-    assert jobs["latent_scores"] == jobs["embedding"] == jobs["quality_figure"] == 3
-    assert jobs["latent_baselines"] == 3 and jobs["score_latent"] == jobs["train_latent"]
-    assert jobs["make_synthetic"] == 1 and jobs["claims"] == 1
-
-
 def test_the_default_config_trains_all_eight_models():
     from vaebench.config import MODEL_NAMES
 
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     trained = {m for study in cfg["studies"].values() for m in study["grid"].get("model", [])}
     assert trained == set(MODEL_NAMES) and len(trained) == 8
-
-
-def test_the_benchmark_config_plans_its_6480_runs(tmp_path):
-    """All 6,480 runs, as the Snakefile expands them (config.study_runs), each saving its latent
-    space; then a real dry run of the same config with each axis but the model cut to two
-    values (the full DAG of 12,973 jobs takes Snakemake a minute: bench/README.md): every rule
-    planned. 360 distinct untrained encoders: lr and optimizer act in training only."""
-    from vaebench.config import encoder_key, load_yaml, study_runs
-
-    cfg = load_yaml(REPO / "config" / "eltager2023.yaml")
-    runs = study_runs("benchmark", cfg["studies"]["benchmark"], cfg)
-    assert len(runs) == 6 * 6 * 6 * 5 * 3 * 2 == 6480 and cfg["studies"]["benchmark"][
-        "save_latent"] == {}
-    assert len({encoder_key(settings) for settings in runs.values()}) == 360
-    grid = cfg["studies"]["benchmark"]["grid"]
-    for axis in grid:
-        grid[axis] = grid[axis] if axis == "model" else grid[axis][:2]
-    done = snakemake("-n", "-q", "rules", "--directory", str(tmp_path), "--configfile",
-                     str(write_config(tmp_path / "cut.yaml", cfg)))
-    n = 6 * 2 ** 5
-    assert job_counts(done.stdout + done.stderr) == {
-        "download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 1,
-        "train_latent": n, "score_latent": n, "latent_baselines": 1,
-        "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
-        "quality_figure": 1, "claims": 1, "all": 1}
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -179,17 +113,6 @@ def test_bad_config_stops_before_any_job(tmp_path, edit, message):
     assert done.returncode != 0
     assert re.search(message, done.stdout + done.stderr), done.stdout + done.stderr
     assert not (tmp_path / "results").exists()
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """The tiny config run to the end once, in a fresh working directory."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    configfile = write_config(workdir / "config.yaml", yaml.safe_load(TINY.read_text()))
-    done = snakemake("--cores", "2", "--directory", str(workdir), "--configfile",
-                     str(configfile), "--verbose")
-    (workdir / "console.txt").write_text(done.stdout + done.stderr)
-    return workdir, configfile
 
 
 def test_tiny_run_produces_every_table_and_figure(finished):

@@ -1,5 +1,5 @@
 # Beyond the papers: statistics between conditions, and how well latent spaces separate
-# cancer types (README, "Beyond the papers"). From the aggregated tables and the saved latents.
+# cancer types (docs/analysis.md). From the aggregated tables and the saved latents.
 
 
 rule statistics:

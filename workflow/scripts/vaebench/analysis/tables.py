@@ -21,7 +21,7 @@ from ..config import KL_FLOOR
 from ..data import DataError, sha256_bytes, write_atomic
 
 SUMMARISED = ("val_loss", "val_recon", "train_loss", "train_recon")
-# Convergence, defined (README "Convergence, defined"; the one place these numbers are fixed).
+# Convergence, defined (docs/analysis.md, "Convergence"; the one place these numbers are fixed).
 PLATEAU_WINDOW = 5  # the final plateau: mean validation loss of a run's last 5 epochs (or half)
 PLATEAU_TOLERANCE = 0.01  # plateau_epoch: the first epoch within 1% of that plateau
 CONVERGENCE_FIELDS = ("plateau_val_loss", "plateau_epoch", "auc_val_loss", "mean_val_loss")
