@@ -1,7 +1,7 @@
 # One job per run: results/{study}/runs/<axis>=<value>/.../metrics.csv + run.json.
 # The run's resolved settings arrive as `params.run`, so editing one config value reruns exactly
-# the runs it changes; the package modules are inputs, so editing the model or training code
-# reruns training.
+# the runs it changes; `params.code` is a checksum of the training modules (common.smk), so
+# editing the model or training code reruns training.
 
 
 rule train:
