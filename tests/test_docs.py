@@ -383,3 +383,40 @@ def test_the_kl_pressure_table_is_its_own_arithmetic():
         g, b, n = (int(v.replace(",", "")) for v in (genes, batch, n_train))
         assert round(g * b / n) == float(pressure), (genes, batch, n_train)
         assert math.isclose(math.sqrt(float(pressure) / 2), float(sd), rel_tol=0.05)
+
+
+# Slurm's own options: those of sbatch the Slurm README names for what the profile makes the
+# plugin pass, and squeue's --me
+SLURM = {"--gpus", "--gres", "--cpus-per-gpu", "--cpus-per-task", "--mem", "--ntasks", "--me"}
+
+
+def test_every_command_line_option_the_docs_name_exists():
+    """`vaebench <command> --option` against that command's parser; any other `--option` in
+    the user's docs against Snakemake's parser (its plugins' included), the benchmark scripts'
+    and Slurm's."""
+    from snakemake.cli import get_argument_parser
+
+    from vaebench.cli import build_parser
+
+    def options(parser):
+        return {o for action in parser._actions for o in action.option_strings}
+
+    commands = next(a for a in build_parser()._actions if a.choices and "synth" in a.choices)
+    vaebench = {name: options(parser) for name, parser in commands.choices.items()}
+    bench = {o for script in REPO.glob("bench/*.py")
+             for o in re.findall(r"add_argument\(\s*\"(--[\w-]+)\"", script.read_text())}
+    anything = options(get_argument_parser()) | SLURM | bench | set().union(*vaebench.values())
+    unknown = []
+    for doc in user_documents():
+        text = doc.read_text()
+        spans = re.findall(r"`([^`]+)`", re.sub(r"^```.*?^```", "", text, flags=re.M | re.S))
+        lines = [line for block in code_blocks(text, "bash") for line in block.splitlines()]
+        for span in spans + lines:
+            span = " ".join(span.split())
+            for command, rest in re.findall(r"\bvaebench (\w+)((?: [^&|;]*)?)", span):
+                unknown += [f"{doc.relative_to(REPO)}: vaebench {command} {o}"
+                            for o in re.findall(r"(?<!\S)(--[\w-]+)", rest)
+                            if o not in vaebench.get(command, ())]
+            unknown += [f"{doc.relative_to(REPO)}: {o}"
+                        for o in re.findall(r"(?<!\S)(--[\w-]+)", span) if o not in anything]
+    assert not unknown, "\n".join(unknown)
