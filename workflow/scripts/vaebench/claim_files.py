@@ -43,29 +43,55 @@ class Metric:
     table: str  # runs (runs.csv) or latent (latent.csv)
     lower_is_better: bool
     label: str
+    # The smallest difference worth calling an effect, where a claim names none (`min_effect`):
+    # relative to the compared level's median, or in the metric's units (docs/analysis.md
+    # "Practical significance").
+    min_effect: dict
 
 
+LOSS_MIN_EFFECT = {"relative": True, "value": 0.02}
+EPOCH_MIN_EFFECT = {"relative": True, "value": 0.10}
+SCORE_MIN_EFFECT = {"relative": False, "value": 0.02}
 METRICS = {
-    "final_val_loss": Metric("runs", True, "final validation loss"),
-    "final_val_recon": Metric("runs", True, "final validation reconstruction loss"),
-    "auc_val_loss": Metric("runs", True, "area under the validation-loss curve"),
-    "plateau_epoch": Metric("runs", True, "epochs to converge (plateau_epoch)"),
-    "ari": Metric("latent", False, "ARI of Leiden clusters against the label"),
-    "knn_accuracy": Metric("latent", False, "kNN accuracy of the label"),
+    "final_val_loss": Metric("runs", True, "final validation loss", LOSS_MIN_EFFECT),
+    "final_val_recon": Metric("runs", True, "final validation reconstruction loss",
+                              LOSS_MIN_EFFECT),
+    "auc_val_loss": Metric("runs", True, "area under the validation-loss curve",
+                           LOSS_MIN_EFFECT),
+    "plateau_epoch": Metric("runs", True, "epochs to converge (plateau_epoch)",
+                            EPOCH_MIN_EFFECT),
+    "convergence_epoch": Metric("runs", True, "epoch the stopping rule fires (convergence_epoch)",
+                                EPOCH_MIN_EFFECT),
+    "ari": Metric("latent", False, "ARI of Leiden clusters against the label", SCORE_MIN_EFFECT),
+    "knn_accuracy": Metric("latent", False, "kNN accuracy of the label", SCORE_MIN_EFFECT),
 }
+# The minimum effect of the tests whose effect is a share rather than a metric difference:
+# eta squared of the axis over the next one (most_influential), and the relative range of the
+# level medians over the next model's (most_sensitive).
+SHARE_MIN_EFFECT = {"most_influential": {"relative": False, "value": 0.05},
+                    "most_sensitive": {"relative": False, "value": 0.02}}
 # test -> (keys it needs, keys it may have) beside the common ones
 VOCABULARY = {
-    "ordering": ({"axis", "better", "worse", "metric"}, {"margin"}),
-    "best_level": ({"axis", "metric"}, {"best", "worst"}),
+    "ordering": ({"axis", "better", "worse", "metric"}, {"margin", "min_effect"}),
+    "best_level": ({"axis", "metric"}, {"best", "worst", "min_effect"}),
     "equivalence": ({"axis", "levels", "metric", "margin"}, set()),
-    "most_influential": ({"axis", "among", "metric"}, set()),
-    "most_sensitive": ({"axis", "model", "metric"}, set()),
-    "less_variable": ({"axis", "stable", "variable", "across", "metric"}, set()),
+    "most_influential": ({"axis", "among", "metric"}, {"min_effect"}),
+    "most_sensitive": ({"axis", "model", "metric"}, {"min_effect"}),
+    "less_variable": ({"axis", "stable", "variable", "across", "metric"}, {"learned_only"}),
     "no_monotone": ({"metric", "margin"}, set()),
     "fails": ({"axis", "levels"}, set()),
     "same_ordering": ({"axis", "metric", "reference"}, set()),
 }
-COMMON_KEYS = {"id", "section", "claim", "applies_to", "test", "per", "figure", "note"}
+COMMON_KEYS = {"id", "section", "claim", "quote", "applies_to", "test", "per", "figure", "note",
+               "diverged", "paper_levels", "also_metric"}
+# Keys a claim file may set once for all its claims (a claim's own value wins).
+FILE_DEFAULTS = ("diverged", "paper_levels")
+# How diverged runs enter a claim's test: left out (the papers' own practice: a NaN run has no
+# point in their figures) or ranked below every finished run. The other reading is computed too.
+DIVERGED_READINGS = ("drop", "worst")
+# Tests where diverged runs are the outcome (fails) or never enter (a spread or a correlation
+# has no value with an infinite member): one reading only.
+ONE_READING = ("fails", "most_sensitive", "no_monotone")
 SELECTOR_KEYS = {"axes", "models", "settings"}
 LEVEL_WORDS = ("others", "highest", "lowest")
 # Settings a claim may require beside the run keys: the preprocessing variant's and the depth.
@@ -97,12 +123,16 @@ def load_claims(path) -> dict:
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
         raise ConfigError(f"{path}: a claim file is a mapping with `paper:` and a list "
                           "`claims:`")
-    unknown = set(raw) - {"paper", "claims"}
+    unknown = set(raw) - {"paper", "claims", *FILE_DEFAULTS}
     if unknown:
-        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)} (paper, claims)")
+        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)} (paper, claims, "
+                          f"{', '.join(FILE_DEFAULTS)})")
+    defaults = {k: raw[k] for k in FILE_DEFAULTS if k in raw}
     claims, seen = [], set()
     for i, entry in enumerate(raw["claims"]):
         where = f"{path}: claim {entry.get('id', f'#{i + 1}') if isinstance(entry, dict) else i}"
+        if isinstance(entry, dict):
+            entry = {**defaults, **entry}
         claim = _check_claim(entry, where)
         if claim["id"] in seen:
             raise ConfigError(f"{where}: key `id`: {claim['id']!r} is used twice in the file")
@@ -149,7 +179,7 @@ def _check_claim(entry, where: str) -> dict:
         if key in entry:
             claim[key] = _check_levels(entry["axis"], entry[key], f"{where}: key `{key}`")
     if "model" in entry:
-        claim["model"] = _check_levels("model", [entry["model"]], f"{where}: key `model`")[0]
+        claim["model"] = _check_levels("model", entry["model"], f"{where}: key `model`")
     for key in ("among", "across"):
         if key in entry:
             axes = entry[key] if isinstance(entry[key], list) else [entry[key]]
@@ -160,9 +190,75 @@ def _check_claim(entry, where: str) -> dict:
         raise ConfigError(f"{where}: key `best`: best_level names a `best` or `worst` level")
     if "margin" in entry:
         claim["margin"] = _check_margin(entry["margin"], test, f"{where}: key `margin`")
+    claim["min_effect"] = (_check_margin(entry["min_effect"], test, f"{where}: key `min_effect`")
+                           if "min_effect" in entry else _default_min_effect(claim))
+    claim["diverged"] = entry.get("diverged", "drop")
+    if claim["diverged"] not in DIVERGED_READINGS:
+        raise ConfigError(f"{where}: key `diverged`: {claim['diverged']!r} is neither "
+                          f"{' nor '.join(DIVERGED_READINGS)}")
+    claim["paper_levels"] = _check_paper_levels(entry.get("paper_levels", {}),
+                                                f"{where}: key `paper_levels`")
+    if "also_metric" in entry:
+        if entry["also_metric"] not in METRICS:
+            raise ConfigError(f"{where}: key `also_metric`: unknown metric "
+                              f"{entry['also_metric']!r} (metrics: {', '.join(METRICS)})")
+        claim["also_metric"] = entry["also_metric"]
+    if "learned_only" in entry and not isinstance(entry["learned_only"], bool):
+        raise ConfigError(f"{where}: key `learned_only`: true or false, not "
+                          f"{entry['learned_only']!r}")
     if "reference" in entry:
         claim["reference"] = _check_selector(entry["reference"], f"{where}: key `reference`")
     return claim
+
+
+def _default_min_effect(claim: dict) -> dict | None:
+    """The documented minimum effect of an ordering, best-level or influence claim on its
+    (first) metric; None where the test has none (equivalence and non-inferiority have their
+    margin, the others no effect in the metric's units)."""
+    if claim["test"] in SHARE_MIN_EFFECT:
+        return SHARE_MIN_EFFECT[claim["test"]]
+    if claim["test"] in ("ordering", "best_level") and "margin" not in claim:
+        return METRICS[claim["metric"][0]].min_effect
+    return None
+
+
+def _check_paper_levels(spec, where: str) -> dict:
+    """axis -> the levels the paper studied: a list, or {min, max} of a numeric axis (both
+    ends included). A study's levels outside it stand for nothing the paper said."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: a mapping of axis to a list of levels or {{min, max}}, "
+                          f"not {spec!r}")
+    out = {}
+    for axis, levels in spec.items():
+        _check_axis(axis, f"{where}.{axis}")
+        if isinstance(levels, dict):
+            if set(levels) != {"min", "max"}:
+                raise ConfigError(f"{where}.{axis}: a range has keys min and max, not "
+                                  f"{sorted(levels)}")
+            try:
+                low, high = float(levels["min"]), float(levels["max"])
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where}.{axis}: min and max are numbers, not "
+                                  f"{levels!r}") from None
+            out[axis] = {"min": low, "max": high}
+        else:
+            out[axis] = {"levels": _check_levels(axis, levels, f"{where}.{axis}")}
+    return out
+
+
+def in_paper_levels(spec: dict, axis: str, level: str) -> bool:
+    """Is `level` (as level_key spells it) among the levels the paper studied on `axis`?"""
+    if axis not in spec:
+        return True
+    if "levels" in spec[axis]:
+        return level in spec[axis]["levels"]
+    return spec[axis]["min"] * (1 - 1e-9) <= float(level) <= spec[axis]["max"] * (1 + 1e-9)
+
+
+def describe_paper_levels(spec: dict, axis: str) -> str:
+    if "levels" in spec[axis]:
+        return ", ".join(spec[axis]["levels"])
+    return f"{spec[axis]['min']:g} to {spec[axis]['max']:g}"
 
 
 def _check_selector(selector, where: str) -> dict:
@@ -256,6 +352,22 @@ def study_facts(name: str, spec: dict, config: dict, runs: dict[str, dict],
             "runs": resolved, "saves_latent": saves_latent}
 
 
+def table_facts(name: str, records: list[dict], columns: list[str]) -> dict:
+    """What matching needs to know of a runs table made elsewhere (`vaebench verdicts`): its
+    axes are the columns named like run keys, its settings those columns and any derived
+    setting it has; a setting a claim asks for but the table lacks is listed as unknown (the
+    claim is tested, and its reason says so), and so is a metric it lacks (not run)."""
+    axes = [c for c in columns if c in RUN_KEYS]
+    levels = {a: list(dict.fromkeys(level_key(a, r[a]) for r in records)) for a in axes}
+    known = set(columns) & (RUN_KEYS | DERIVED_SETTINGS)
+    runs = [{k: r[k] for k in known} | {"model": r.get("model", RunConfig.model)}
+            for r in records]
+    return {"name": name, "levels": levels, "runs": runs,
+            "saves_latent": any(m in columns for m in METRICS if METRICS[m].table == "latent"),
+            "unknown_settings": (RUN_KEYS | DERIVED_SETTINGS) - known,
+            "metrics": [m for m in METRICS if m in columns]}
+
+
 def plan(config: dict, runs: dict[str, dict[str, dict]] | None = None):
     """(papers, matches) of a workflow config: its claim files (`claims:`) read and checked, and
     each claim matched to its studies. runs: study -> its runs (config.study_runs), where the
@@ -314,32 +426,46 @@ def _describe(selector: dict) -> str:
 def _why_not(claim: dict, selector: dict, study: dict) -> str:
     """'' where the claim applies to the study; else why not: '' never starts with 'study '
     unless the study is a near miss (it has the axes, lacks a level or the metric)."""
-    grid = study["levels"]
-    if any(a not in grid or len(grid[a]) < 2 for a in selector["axes"]):
+    spec, name = claim.get("paper_levels", {}), study["name"]
+    if any(a not in study["levels"] or len(study["levels"][a]) < 2 for a in selector["axes"]):
         return "no axis"
-    varied = [a for a in OBJECTIVE_AXES if a in grid and len(grid[a]) > 1]
+    varied = [a for a in OBJECTIVE_AXES if len(study["levels"].get(a, [])) > 1]
     if [a for a in varied if a not in selector["axes"]]:
         return "compares objectives"  # the papers' claims hold one objective fixed
-    runs = [r for r in study["runs"] if not selector["models"]
-            or r["model"] in selector["models"]]
+    # only the levels the paper studied stand for it (a study's others are left out)
+    grid = {a: [lv for lv in levels if in_paper_levels(spec, a, lv)]
+            for a, levels in study["levels"].items()}
+    runs = [r for r in study["runs"] if (not selector["models"]
+                                         or r["model"] in selector["models"])
+            and all(a not in r or in_paper_levels(spec, a, level_key(a, r[a])) for a in spec)]
     if not runs:
         return "no model"
     for key, value in selector["settings"].items():
+        if key in study.get("unknown_settings", ()):
+            continue  # a runs table without the column: said beside the verdict
         if any(r.get(key) != value for r in runs):
             return "other settings"
+    outside = [a for a in selector["axes"] if len(grid[a]) < 2]
+    if outside:
+        return (f"study {name} has {len(grid[outside[0]])} {outside[0]} level(s) inside the "
+                f"paper's ({describe_paper_levels(spec, outside[0])}), two are needed")
     name = study["name"]
     grid_levels = grid.get(claim.get("axis"), [])
     wanted = [lv for key in ("better", "worse", "best", "worst", "levels", "stable",
                              "variable") for lv in claim.get(key, [])
               if lv not in LEVEL_WORDS]
-    if "model" in claim and claim["model"] not in {r["model"] for r in runs}:
-        return f"study {name} does not train {claim['model']}"
+    absent = [m for m in claim.get("model", []) if m not in {r["model"] for r in runs}]
+    if absent:
+        return f"study {name} does not train {', '.join(absent)}"
     missing = [lv for lv in dict.fromkeys(wanted) if lv not in grid_levels]
     if missing:
         return f"study {name} lacks the {claim['axis']} level(s) {', '.join(missing)}"
     for axis in claim.get("among", []) + claim.get("across", []):
         if axis not in grid or len(grid[axis]) < 2:
             return f"study {name} does not vary {axis}"
+    if "metrics" in study and any(m not in study["metrics"] for m in claim["metric"]):
+        return (f"study {name} has no column "
+                f"{', '.join(m for m in claim['metric'] if m not in study['metrics'])}")
     if any(METRICS[m].table == "latent" for m in claim["metric"]) \
             and not study["saves_latent"]:
         return f"study {name} saves no latent spaces (save_latent), so it has no " \

@@ -1,6 +1,8 @@
 """`vaebench synth | preprocess | train | aggregate | plot`: the workflow's steps, by hand;
 `vaebench summary`: a finished (or half-finished, or running) workflow's result on one screen;
-`vaebench recover`: a working directory fit to run again after Snakemake itself was killed.
+`vaebench recover`: a working directory fit to run again after Snakemake itself was killed;
+`vaebench claims`: which study each claim is tested on, and the seeds it needs to decide;
+`vaebench verdicts`: any claims file tested on any runs table, as the claims job does.
 
 A preprocessed dataset is a folder of matrix.npy, genes.txt, samples.txt and summary.json (what
 `preprocess` writes and the workflow's preprocess rule produces); `train` writes the same
@@ -119,10 +121,21 @@ def _summary(args) -> None:
 
 
 def _claims(args) -> None:
+    from .analysis.claims import power_rows
     from .claim_files import plan
+    from .config import study_runs
 
     config = load_yaml(args.configfile)
     papers, matches = plan(config)
+    designs, axes = {}, {}
+    for name, spec in config["studies"].items():
+        runs = study_runs(name, spec, config).values()
+        axes[name] = list(spec["grid"])
+        designs[name] = [{a: r[a] for a in axes[name]} | {"model": r.get("model",
+                                                                           RunConfig.model)}
+                         for r in runs]
+    power = {(r["paper"], r["claim_id"], r["study"]): r
+             for r in power_rows(papers, matches, designs, axes)}
     claims = {(c["paper"], c["id"]): c for p in papers for c in p["claims"]}
     for paper in papers:
         print(f"{paper['paper']}: {paper['title']}")
@@ -132,6 +145,44 @@ def _claims(args) -> None:
                 where += f" (against {match['reference']})"
             claim = claims[(paper["paper"], match["claim"])]["claim"]
             print(f"  {match['claim']:<4} {where}: {claim}")
+            row = power.get((paper["paper"], match["claim"], match["study"]))
+            if row:
+                print(f"       {_power_line(row)}")
+
+
+def _power_line(row: dict) -> str:
+    """What a claim's design allows: its parts and their n, the smallest p after Holm, and
+    the seeds that bring it below 0.05."""
+    parts = f"{row['parts']} part{'s' if row['parts'] != 1 else ''}, n {row['n']}"
+    if row["floor_holm"] != row["floor_holm"]:  # NaN: a part has too few values to test
+        head = f"{parts}: a part cannot be tested"
+    else:
+        floor = row["floor_holm"]
+        head = (f"{parts}; smallest p after Holm ({row['family']} claim(s)) "
+                + (f"{floor:.2g}" if floor >= 1e-16 else "< 1e-16"))
+    if row["seeds"] is None:
+        return f"{head}; cannot decide with up to 64 seeds"
+    verb = "can decide" if row["seeds"] <= row["seeds_now"] else "cannot decide"
+    line = f"{head}; {verb}: needs {row['seeds']} seed(s), has {row['seeds_now']}"
+    if row["power_seeds"]:
+        line += f"; {row['power_seeds']} for 80% power at rho 0"
+    return line
+
+
+def _verdicts(args) -> None:
+    from .analysis.claims import claim_lines, read_runs_table, verdicts_on_table
+    from .claim_files import load_claims
+
+    papers = [load_claims(path) for path in args.claims]
+    table = read_runs_table(args.runs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    claims = verdicts_on_table(papers, table, args.study, out / "claims.csv",
+                               out / "claim_parts.csv")
+    counts = claims["verdict"].value_counts()
+    print(f"{args.runs} as study {args.study}: " + ", ".join(
+        f"{n} {v}" for v, n in counts.items()) + f" (details: {out / 'claims.csv'})")
+    print("\n".join(claim_lines(claims, width=100)))
 
 
 def _recover(args) -> None:
@@ -233,10 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_summary)
 
     p = sub.add_parser("claims", help="the papers' claims (config/claims): the study of a "
-                       "config each is tested on, or why it is not run")
+                       "config each is tested on, or why it is not run, and the seeds it "
+                       "needs to decide")
     p.add_argument("--configfile", default="config/config.yaml",
                    help="the workflow config (default: config/config.yaml)")
     p.set_defaults(func=_claims)
+
+    p = sub.add_parser("verdicts", help="test a claims file on a runs table of your own (in "
+                       "runs.csv's columns: axes, seed, status, metrics)")
+    p.add_argument("--runs", required=True, help="the runs table (CSV)")
+    p.add_argument("--claims", required=True, nargs="+",
+                   help="claim file(s), as config/claims/*.yaml")
+    p.add_argument("--study", default="runs", help="the study's name in the output")
+    p.add_argument("--out", default="verdicts",
+                   help="folder for claims.csv and claim_parts.csv (default: verdicts)")
+    p.set_defaults(func=_verdicts)
 
     p = sub.add_parser("recover", help="after Snakemake was killed: remove its stale lock")
     p.add_argument("--directory", default=".", help="Snakemake's working directory")

@@ -1,40 +1,57 @@
 """Do the papers' findings hold? Each claim of config/claims/<paper>.yaml tested on the runs of
-the study it applies to, with an effect, a bootstrap interval, a Holm-corrected p and a
-verdict. No torch.
+the study it applies to, with an effect, a bootstrap interval, Holm-corrected p-values and a
+verdict. No torch. docs/analysis.md "Claims and verdicts" states the method; in short:
 
-The claim files are read, checked and matched to a config's studies by vaebench.claim_files
-(when the Snakefile parses); `evaluate` tests each claim on its study's tables (runs.csv, and
-latent.csv's scores beside each run: `claim_table`).
-
-How a claim becomes a verdict:
-- A claim is a conjunction of parts: one comparison per model (`per: model`), metric, and pair
-  of levels (uniform beats default, and normal, ...). Each part is a one-sided test for the
-  claim (p_for) and one against it (p_against), with an effect oriented so that > 0 supports the
-  claim and its 95% percentile bootstrap interval.
-- The claim's p: where every part points the claimed way, the largest p_for (an
-  intersection-union test: all parts must hold); otherwise the smallest p_against of a part
-  pointing the other way, times the number of parts (Bonferroni: any part may contradict). It is
-  doubled, because the data chose the direction, and Holm-corrected over the paper's claims.
-- holds: p_holm < ALPHA, pointing the claimed way; contradicted: p_holm < ALPHA, the other way;
-  inconclusive otherwise, with the reason; not run: the config has no study the claim applies
-  to, or the study lacks a level or the metric (the reason says which).
-- Diverged runs are counted, not dropped: they rank worst on every metric (their loss, epochs to
-  converge and ARI are worse than any finished run's); a failed run (out of memory) is left out.
+- The claim files are read, checked and matched to a config's studies by vaebench.claim_files
+  (when the Snakefile parses, or by `vaebench verdicts` on a runs table of one's own).
+- Only the levels the paper studied enter (`paper_levels`): `highest`, `lowest` and `others`
+  resolve among them, and runs at other levels are left out.
+- A claim is a conjunction of parts: one comparison per model (`per: model`), metric and pair
+  of levels. Each part has an exact one-sided test for the claim (p_for) and one against it
+  (p_against), its floor (the smallest p_for its n and ties allow), and an effect oriented so
+  that > 0 supports the claim, with a 95% percentile bootstrap interval.
+- The paper states each claim's direction, so the tests are one-sided and not doubled. The
+  claim's p_for is the largest of its parts' (intersection-union: every part must hold); its
+  p_against the smallest of its parts' times the number of parts (any part may contradict).
+  Each is Holm-corrected over the paper's claims.
+- holds: p_holm < ALPHA, every part at least its minimum effect; contradicted: p_holm_against
+  < ALPHA and the part against at least its minimum effect; negligible: significant, but
+  smaller than the minimum effect; inconclusive otherwise, with the reason (too few seeds,
+  untested parts, ties); not run: no study, level or metric the claim needs.
+- Diverged runs enter as the claim declares (`diverged`: drop, the papers' practice, or worst);
+  the other reading, and for ARI and kNN claims a reading without collapsed runs, are computed
+  too, and a verdict that changes between them is *fragile*. A failed run never enters.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..claim_files import METRICS, level_key
-from ..data import write_atomic
+from ..claim_files import (
+    METRICS,
+    ONE_READING,
+    in_paper_levels,
+    level_key,
+    match_claims,
+    table_facts,
+)
+from ..config import RunConfig
+from ..data import DataError, write_atomic
+from .exact import (
+    correlation_runs_inside,
+    kendall_trend,
+    noether_pairs,
+    pairs_for_floor,
+    rank_sum,
+    signed_rank,
+)
 from .render import render_html
 from .stats import (
     ALPHA,
@@ -47,6 +64,8 @@ from .stats import (
 )
 
 # ----- the tables a claim is tested on -----
+
+STATUSES = ("ok", "diverged", "failed")
 
 
 def claim_table(runs_csv, latent_csv=None, model: str | None = None) -> pd.DataFrame:
@@ -63,13 +82,15 @@ def claim_table(runs_csv, latent_csv=None, model: str | None = None) -> pd.DataF
     return runs
 
 
-def _scores(part: pd.DataFrame, metric: str) -> np.ndarray:
-    """Higher is better: the metric, negated where lower is better; -inf for a diverged run
-    (the worst), NaN for a failed run or a missing value."""
+def _scores(part: pd.DataFrame, metric: str, diverged: str) -> np.ndarray:
+    """Higher is better: the metric, negated where lower is better. A diverged run: -inf (the
+    worst) where diverged runs rank worst, NaN where they are dropped; a failed run or a
+    missing value: NaN (left out)."""
     values = pd.to_numeric(part[metric], errors="coerce").to_numpy(float)
     values = -values if METRICS[metric].lower_is_better else values
-    values = np.where(part["status"].to_numpy() == "diverged", -np.inf, values)
-    return np.where(part["status"].to_numpy() == "failed", np.nan, values)
+    status = part["status"].to_numpy()
+    values = np.where(status == "diverged", -np.inf if diverged == "worst" else np.nan, values)
+    return np.where(status == "failed", np.nan, values)
 
 
 def _raw(scores: np.ndarray, metric: str) -> np.ndarray:
@@ -88,16 +109,22 @@ class Part:
     ci_high: float = np.nan
     p_for: float = np.nan
     p_against: float = np.nan
-    min_p: float = np.nan  # the smallest p_for these n allow
+    min_p: float = np.nan  # the floor: the smallest p_for this n and these ties allow
     supports: bool = False
     difference: float = np.nan  # in the metric's units, where there is one
+    size: float = np.nan  # on the minimum effect's scale (> 0: the claimed way); NaN: none
     why: str = ""  # why it was not tested
+    note: str = ""  # what was left out, said beside the result
+    # for the seeds a part would need: its shifted paired differences, and values per seed
+    differences: np.ndarray = field(default=None, repr=False)
+    per_seed: float = np.nan
 
 
 def _bootstrap(statistic, samples: list[np.ndarray], paired: bool, seed: int):
     """95% percentile interval of statistic(*samples) (vectorised over a leading resample
-    axis), resampling pairs (paired) or each sample; None below MIN_BOOTSTRAP values."""
-    if min(len(s) for s in samples) < MIN_BOOTSTRAP:
+    axis), resampling pairs (paired) or each sample; None below MIN_BOOTSTRAP values, or with
+    seed None (floors only: `floor_of`)."""
+    if seed is None or min(len(s) for s in samples) < MIN_BOOTSTRAP:
         return np.nan, np.nan, None
     rng = np.random.default_rng(seed)
     if paired:
@@ -105,58 +132,64 @@ def _bootstrap(statistic, samples: list[np.ndarray], paired: bool, seed: int):
         resampled = [s[idx] for s in samples]
     else:
         resampled = [s[rng.integers(0, len(s), (BOOTSTRAP_RESAMPLES, len(s)))] for s in samples]
-    values = np.asarray(statistic(*resampled), float)
-    low, high = np.nanpercentile(values, [2.5, 97.5])
+    with np.errstate(invalid="ignore"):
+        values = np.asarray(statistic(*resampled), float)
+    if not np.isfinite(values).any():
+        return np.nan, np.nan, values
+    low, high = np.nanpercentile(np.where(np.isfinite(values), values, np.nan), [2.5, 97.5])
     return float(low), float(high), values
 
 
-def _wilcoxon(d: np.ndarray, alternative: str) -> float:
-    if np.all(d == 0):
-        return 1.0
-    return float(stats.wilcoxon(d, alternative=alternative).pvalue)
-
-
 def _difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a - b, with two diverged runs (infinite alike) a tie rather than NaN."""
+    """a - b; a pair with one diverged run (ranked worst) is an infinite difference."""
     with np.errstate(invalid="ignore"):
-        return np.where(a == b, 0.0, a - b)
+        return a - b
 
 
-def _ordering_part(label: str, a: np.ndarray, b: np.ndarray, margin: float, seed: int) -> Part:
-    """A (claimed better, higher score) against B, paired. margin > 0: A is not worse than B by
-    more than margin (non-inferiority)."""
+def _ordering_part(label: str, a: np.ndarray, b: np.ndarray, margin: float, scale: float,
+                   min_effect: dict | None, seed: int) -> Part:
+    """A (claimed better, higher score) against B, paired: the signed-rank test of a - b.
+    margin > 0: A is not worse than B by more than margin (non-inferiority). size: the median
+    difference, over `scale` (B's median) where the minimum effect is relative."""
     d = _difference(a, b)
     part = Part(label, len(d))
     if len(d) < 2:
         part.why = f"{len(d)} pair(s)"
         return part
     shifted = d + margin
-    part.p_for, part.p_against = _wilcoxon(shifted, "greater"), _wilcoxon(shifted, "less")
-    part.min_p = 0.5 ** len(d)
+    part.p_for, part.min_p = signed_rank(shifted, "greater")
+    part.p_against, _ = signed_rank(shifted, "less")
     part.effect = float(matched_rank_biserial(np.zeros_like(shifted), shifted))
     part.ci_low, part.ci_high, _ = _bootstrap(
         lambda s: matched_rank_biserial(np.zeros_like(s), s), [shifted], True, seed)
     part.supports = part.effect > 0
     part.difference = float(np.median(d))
+    part.differences = shifted
+    if min_effect is not None and not margin:
+        relative = min_effect["relative"]
+        part.size = part.difference / scale if relative and scale else (
+            np.nan if relative else part.difference)
     return part
 
 
 def _equivalence_part(label: str, a: np.ndarray, b: np.ndarray, margin: float,
                       scale: float, seed: int) -> Part:
-    """TOST on paired differences (raw values): within +-margin. Effect: the median difference
-    over the margin, in [-1, 1] inside it; > 0 supports (1 - |median| / margin)."""
+    """TOST on paired differences (raw values): within +-margin. Effect: 1 - |median| / margin,
+    in (0, 1] inside the margin, down to -1 at three margins or beyond (a diverged partner)."""
     d = _difference(a, b)
     part = Part(label, len(d))
     if len(d) < 2:
         part.why = f"{len(d)} pair(s)"
         return part
-    part.p_for = max(_wilcoxon(d + margin, "greater"), _wilcoxon(d - margin, "less"))
-    part.p_against = min(1.0, 2 * min(_wilcoxon(d + margin, "less"),
-                                      _wilcoxon(d - margin, "greater")))
-    part.min_p = 0.5 ** len(d)
+    (p_low, floor_low), (p_high, floor_high) = (signed_rank(d + margin, "greater"),
+                                                signed_rank(d - margin, "less"))
+    part.p_for, part.min_p = max(p_low, p_high), max(floor_low, floor_high)
+    part.p_against = min(1.0, 2 * min(signed_rank(d + margin, "less")[0],
+                                      signed_rank(d - margin, "greater")[0]))
 
     def inside(x):
-        return 1 - np.abs(np.median(x, axis=-1)) / margin
+        with np.errstate(invalid="ignore"):
+            return np.clip(1 - np.abs(np.median(x, axis=-1)) / margin, -1, 1)
 
     part.effect = float(inside(d))
     part.ci_low, part.ci_high, _ = _bootstrap(inside, [d], True, seed)
@@ -165,17 +198,23 @@ def _equivalence_part(label: str, a: np.ndarray, b: np.ndarray, margin: float,
     return part
 
 
-def _bootstrap_p(label: str, n: int, effect: float, boot) -> Part:
-    """A part whose test is its bootstrap: p_for the share of resamples <= 0, p_against >= 0."""
-    part = Part(label, n, effect=effect)
+def _bootstrap_p(label: str, n: int, effect: float, boot, resamplable: bool) -> Part:
+    """A part whose test is its bootstrap: p_for the share of resamples <= 0, p_against of
+    resamples >= 0; a resample without a finite value counts against both (it decides
+    nothing). resamplable: enough values to resample (boot None then: floors only)."""
+    part = Part(label, n, effect=effect,
+                min_p=1 / (BOOTSTRAP_RESAMPLES + 1) if resamplable else np.nan)
     if boot is None:
-        part.why = f"{n} values, too few to resample"
+        part.why = "not resampled" if resamplable else f"{n} values, too few to resample"
         return part
-    part.p_for = (1 + np.sum(boot <= 0)) / (len(boot) + 1)
-    part.p_against = (1 + np.sum(boot >= 0)) / (len(boot) + 1)
-    part.min_p = 1 / (len(boot) + 1)
-    part.ci_low, part.ci_high = np.nanpercentile(boot, [2.5, 97.5])
+    undecided = ~np.isfinite(boot)
+    part.p_for = (1 + np.sum(boot <= 0) + undecided.sum()) / (len(boot) + 1)
+    part.p_against = (1 + np.sum(boot >= 0) + undecided.sum()) / (len(boot) + 1)
+    if not undecided.all():
+        part.ci_low, part.ci_high = np.nanpercentile(np.where(undecided, np.nan, boot),
+                                                     [2.5, 97.5])
     part.supports = effect > 0
+    part.size = effect
     return part
 
 
@@ -202,8 +241,8 @@ def _within_model_ranks(part: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
 
 def _influence_part(label: str, part: pd.DataFrame, scores: np.ndarray, axis: str,
                     among: list[str], seed: int) -> Part:
-    """Rank-based eta squared (ranks within each model, diverged lowest) of `axis` minus the
-    largest of the other axes'."""
+    """Rank-based eta squared (ranks within each model, diverged lowest where they rank worst)
+    of `axis` minus the largest of the other axes'."""
     keep = ~np.isnan(scores)
     part, ranks = part[keep], _within_model_ranks(part[keep], scores[keep])
     codes = {a: pd.factorize(part[a].astype(str))[0] for a in [axis, *among]}
@@ -215,11 +254,11 @@ def _influence_part(label: str, part: pd.DataFrame, scores: np.ndarray, axis: st
     others = [a for a in among if a != axis]
     effect = float(lead(ranks, *(codes[a] for a in [axis, *others]))[0])
     rng = np.random.default_rng(seed)
-    boot = None
-    if len(ranks) >= MIN_BOOTSTRAP:
+    boot, resamplable = None, len(ranks) >= MIN_BOOTSTRAP
+    if resamplable and seed is not None:
         idx = rng.integers(0, len(ranks), (BOOTSTRAP_RESAMPLES, len(ranks)))
         boot = lead(ranks[idx], *(codes[a][idx] for a in [axis, *others]))
-    return _bootstrap_p(label, len(ranks), effect, boot)
+    return _bootstrap_p(label, len(ranks), effect, boot, resamplable)
 
 
 def _relative_range(values: np.ndarray, codes: np.ndarray) -> float:
@@ -229,29 +268,31 @@ def _relative_range(values: np.ndarray, codes: np.ndarray) -> float:
 
 
 def _sensitivity_part(label: str, part: pd.DataFrame, raw: np.ndarray, axis: str,
-                      model: str, seed: int) -> Part:
-    """The spread of `axis`'s level medians over the model's median (relative range), for the
-    named model minus the largest of the other models'; resampled within model and level."""
-    keep = ~np.isnan(raw)
+                      models: list[str], seed: int) -> Part:
+    """The spread of `axis`'s level medians over the model's median (relative range): the
+    smallest of the named models' minus the largest of the others'; resampled within model
+    and level. Finished runs only: a level with a diverged run has no finite spread, and
+    divergence is the `fails` test's question."""
+    keep = np.isfinite(raw)
     part, raw = part[keep], raw[keep]
-    models = list(dict.fromkeys(part["model"]))
-    if model not in models or len(models) < 2:
-        return Part(label, len(raw), why="fewer than two models")
-    cells = [(m, (part["model"] == m).to_numpy()) for m in models]
+    present = list(dict.fromkeys(part["model"]))
+    if not set(models) <= set(present) or len(present) <= len(models):
+        return Part(label, len(raw), why="the named models or any other lack finished runs")
     codes = pd.factorize(part[axis].astype(str))[0]
 
     def lead(sample_idx):
         spread = {m: _relative_range(raw[idx], codes[idx]) for m, idx in sample_idx.items()}
-        return spread[model] - max(v for m, v in spread.items() if m != model)
+        return (min(spread[m] for m in models)
+                - max(v for m, v in spread.items() if m not in models))
 
-    rows = {m: np.flatnonzero(inside) for m, inside in cells}
+    rows = {m: np.flatnonzero((part["model"] == m).to_numpy()) for m in present}
     effect = lead(rows)
     rng = np.random.default_rng(seed)
-    boot = None
-    if min(len(r) for r in rows.values()) >= MIN_BOOTSTRAP:
+    boot, resamplable = None, min(len(r) for r in rows.values()) >= MIN_BOOTSTRAP
+    if resamplable and seed is not None:
         boot = np.array([lead({m: _resample_within(r, codes, rng) for m, r in rows.items()})
                          for _ in range(BOOTSTRAP_RESAMPLES)])
-    return _bootstrap_p(label, len(raw), float(effect), boot)
+    return _bootstrap_p(label, len(raw), float(effect), boot, resamplable)
 
 
 def _resample_within(rows: np.ndarray, codes: np.ndarray, rng) -> np.ndarray:
@@ -262,28 +303,42 @@ def _resample_within(rows: np.ndarray, codes: np.ndarray, rng) -> np.ndarray:
 
 def _variability_part(label: str, stable: np.ndarray, variable: np.ndarray, seed: int) -> Part:
     """Relative absolute deviations from their group's median (Brown-Forsythe on ranks): the
-    stable level's against the variable one's, Mann-Whitney one-sided; effect Cliff's delta,
-    > 0 when the variable level deviates more."""
+    variable level's against the stable one's, exact Mann-Whitney one-sided; effect Cliff's
+    delta, > 0 when the variable level deviates more."""
     part = Part(label, len(stable) + len(variable))
     if min(len(stable), len(variable)) < 2:
-        part.why = "fewer than two runs a side"
+        part.why = "fewer than two deviations a side"
         return part
-    part.p_for = float(stats.mannwhitneyu(variable, stable, alternative="greater").pvalue)
-    part.p_against = float(stats.mannwhitneyu(variable, stable, alternative="less").pvalue)
-    part.min_p = 1 / math.comb(len(stable) + len(variable), len(stable))
-    part.effect = float(cliffs_delta(stable, variable))
+    part.p_for, part.min_p = rank_sum(variable, stable, "greater")
+    part.p_against, _ = rank_sum(variable, stable, "less")
+    with np.errstate(invalid="ignore"):
+        part.effect = float(cliffs_delta(stable, variable))
     part.ci_low, part.ci_high, _ = _bootstrap(cliffs_delta, [stable, variable], False, seed)
     part.supports = part.effect > 0
     return part
 
 
 def _relative_deviations(raw: np.ndarray, groups: pd.Series) -> np.ndarray:
+    """Each run's |value - its group's median| / |median|, the median over the group's finite
+    values; a diverged run (infinite where ranked worst) deviates without bound. Each deviation
+    counts once: a group of two finished runs gives one (the two are equal), and an odd group
+    loses the structural zero of its median run (Hines & Hines 2000). NaN: left out."""
     out = np.full(len(raw), np.nan)
     for _, idx in groups.groupby(groups, sort=False).indices.items():
-        centre = np.median(raw[idx])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dev = np.abs(raw[idx] - centre) / abs(centre)
-        out[idx] = np.where(np.isinf(raw[idx]), np.inf, dev)
+        values = raw[idx]
+        finite = idx[np.isfinite(values)]
+        out[idx[np.isinf(values)]] = np.inf
+        if len(finite) < 2:
+            continue
+        centre = np.median(raw[finite])
+        if centre == 0:
+            continue
+        dev = np.abs(raw[finite] - centre) / abs(centre)
+        if len(finite) == 2:
+            dev[1] = np.nan
+        elif len(finite) % 2:
+            dev[np.argmin(dev)] = np.nan
+        out[finite] = dev
     return out
 
 
@@ -340,39 +395,74 @@ def _fails_part(label: str, at_level: np.ndarray, others: np.ndarray, seed: int)
 
 def _same_ordering_part(label: str, here: pd.DataFrame, there: pd.DataFrame, axis: str,
                         scores_here: np.ndarray, scores_there: np.ndarray, seed: int) -> Part:
-    """Kendall's tau between the levels' median scores in the two studies (exact test over the
-    orderings of the levels); interval: runs resampled within each level of each study."""
+    """Do this study's runs follow the reference study's order of the levels? Kendall's tau_b
+    between each run's score and its level's rank by median score in the reference (the
+    Jonckheere-Terpstra trend test, the order given by the reference): its n is the runs, not
+    the levels, so that 10 seeds of 5 inits can decide. Interval: runs resampled within level."""
     levels = [lv for lv in dict.fromkeys(here[axis]) if lv in set(there[axis])]
     part = Part(label, len(levels))
     if len(levels) < 3:
         part.why = f"{len(levels)} levels in both studies"
         return part
-    index = {lv: i for i, lv in enumerate(levels)}
-    samples = []
-    for frame, scores in ((here, scores_here), (there, scores_there)):
-        keep = frame[axis].isin(levels).to_numpy() & ~np.isnan(scores)
-        samples.append((scores[keep], frame[axis][keep].map(index).to_numpy()))
-
-    def tau(resampled, **kwargs):
-        medians = [[np.median(s[c == i]) for i in range(len(levels))] for s, c in resampled]
-        return stats.kendalltau(*medians, **kwargs)
-
-    part.effect = float(tau(samples).statistic)
-    part.p_for = float(tau(samples, alternative="greater").pvalue)
-    part.p_against = float(tau(samples, alternative="less").pvalue)
-    part.min_p = 1 / math.factorial(len(levels))
+    keep_there = there[axis].isin(levels).to_numpy() & ~np.isnan(scores_there)
+    medians = pd.Series(scores_there[keep_there]).groupby(
+        there[axis].to_numpy()[keep_there]).median()
+    if len(medians) < len(levels):
+        part.why = "a level without runs in the reference study"
+        return part
+    order = medians.rank()
+    keep = here[axis].isin(levels).to_numpy() & ~np.isnan(scores_here)
+    x = here[axis].to_numpy()[keep]
+    x, y = order.loc[x].to_numpy(float), scores_here[keep]
+    part.n = len(y)
+    if len(y) < 4:
+        part.why = f"{len(y)} runs"
+        return part
+    part.p_for, part.min_p = kendall_trend(x, y, "greater")
+    part.p_against, _ = kendall_trend(x, y, "less")
+    part.effect = float(stats.kendalltau(x, y).statistic)
     part.supports = part.effect > 0
-    if min(np.bincount(c, minlength=len(levels)).min() for _, c in samples) >= 2:
+    codes = pd.factorize(x)[0]
+    if seed is not None and np.bincount(codes).min() >= 2:
         rng = np.random.default_rng(seed)
         boot = []
         for _ in range(BOOTSTRAP_RESAMPLES // 4):  # each a loop over levels: a quarter will do
-            rows = [_resample_within(np.arange(len(c)), c, rng) for _, c in samples]
-            boot.append(tau([(s[r], c[r]) for (s, c), r in zip(samples, rows)]).statistic)
+            rows = _resample_within(np.arange(len(y)), codes, rng)
+            boot.append(stats.kendalltau(x[rows], y[rows]).statistic)
         part.ci_low, part.ci_high = np.nanpercentile(boot, [2.5, 97.5])
     return part
 
 
 # ----- a claim on its study -----
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a claim's runs are read: diverged runs dropped or ranked worst, collapsed runs kept
+    or left out, and the metric (None: the claim's own). `decides`: a verdict that changes
+    under this reading makes the claim fragile (a metric shown beside does not)."""
+    kind: str  # declared, diverged, collapsed, metric: Holm's family within the paper
+    label: str
+    diverged: str
+    collapsed: bool = True
+    metric: str | None = None
+    decides: bool = True
+
+
+def readings(claim: dict) -> list[Reading]:
+    """The declared reading first, then the others the claim is also read under."""
+    declared = claim["diverged"]
+    out = [Reading("declared", "as declared", declared)]
+    if claim["test"] not in ONE_READING:
+        other = "worst" if declared == "drop" else "drop"
+        out.append(Reading("diverged", "diverged ranked worst" if other == "worst"
+                           else "diverged left out", other))
+    if any(METRICS[m].table == "latent" for m in claim["metric"]):
+        out.append(Reading("collapsed", "collapsed runs left out", declared, collapsed=False))
+    if "also_metric" in claim:
+        out.append(Reading("metric", f"on {claim['also_metric']} instead", declared,
+                           metric=claim["also_metric"], decides=False))
+    return out
 
 
 def _resolve(levels: list[str], grid: list[str], named: set[str]) -> list[str]:
@@ -394,43 +484,78 @@ def _strata(claim: dict, table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [("all models" if table["model"].nunique() > 1 else table["model"].iloc[0], table)]
 
 
+def in_scope(claim: dict, table: pd.DataFrame, axes: list[str], selector: str = "applies_to",
+             collapsed: bool = True) -> pd.DataFrame:
+    """The runs a claim speaks of: its models, levels spelled as in run paths, only the
+    levels the paper studied (`paper_levels`), and without collapsed runs where asked."""
+    models = claim[selector]["models"]
+    table = table[table["model"].isin(models)] if models else table
+    table = table.assign(**{a: table[a].map(lambda v, a=a: level_key(a, v)) for a in axes})
+    spec = claim["paper_levels"]
+    for axis in (a for a in spec if a in table):
+        table = table[table[axis].map(lambda v, a=axis: in_paper_levels(spec, a, v))]
+    if not collapsed and "collapsed" in table:
+        table = table[~table["collapsed"].fillna(False).astype(bool)]
+    return table
+
+
 def _pairs(part: pd.DataFrame, axis: str, blocks: list[str], scores: np.ndarray,
-           level_a: str, level_b: str) -> tuple[np.ndarray, np.ndarray]:
-    """The two levels' scores on the runs that share every other axis (blocks), a block
-    dropped where either run failed or lacks the metric."""
-    key = (part[blocks].astype(str).agg("|".join, axis=1) if blocks
-           else pd.Series("", index=part.index))
+           level_a: str, level_b: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """The two levels' scores on the runs that share every other axis (blocks): a block is
+    dropped where either run is left out (failed, missing, or diverged where diverged runs
+    are dropped), or where both diverged (a tie of two failures is no evidence of anything);
+    the last number counts those."""
+    key = (part.groupby(blocks, sort=False, dropna=False).ngroup() if blocks
+           else pd.Series(0, index=part.index))
     wide = pd.DataFrame({"key": key, "level": part[axis], "score": scores}).pivot(
         index="key", columns="level", values="score")
     if level_a not in wide or level_b not in wide:
-        return np.array([]), np.array([])
+        return np.array([]), np.array([]), 0
     wide = wide[[level_a, level_b]].dropna()
-    return wide[level_a].to_numpy(float), wide[level_b].to_numpy(float)
+    both = np.isneginf(wide[level_a]) & np.isneginf(wide[level_b])
+    wide = wide[~both]
+    return wide[level_a].to_numpy(float), wide[level_b].to_numpy(float), int(both.sum())
+
+
+def _scale(values: np.ndarray, metric: str) -> float:
+    finite = _raw(values[np.isfinite(values)], metric)
+    return abs(float(np.median(finite))) if len(finite) else 0.0
 
 
 def claim_parts(claim: dict, table: pd.DataFrame, axes: list[str],
-                reference: pd.DataFrame | None = None, seed: int = 0) -> list[Part]:
+                reference: pd.DataFrame | None = None, seed: int = 0,
+                reading: Reading | None = None) -> list[Part]:
     """Every part of one claim on its study's table (runs.csv beside the latent scores) and,
-    for same_ordering, the reference study's."""
+    for same_ordering, the reference study's, under a reading (default: as declared)."""
+    reading = reading or readings(claim)[0]
     test, axis = claim["test"], claim.get("axis")
-    models = claim["applies_to"]["models"]
-    table = table[table["model"].isin(models)] if models else table
-    table = table.assign(**{a: table[a].map(lambda v, a=a: level_key(a, v)) for a in axes})
+    table = in_scope(claim, table, axes, collapsed=reading.collapsed)
+    if reference is not None:
+        reference = in_scope(claim, reference, [a for a in axes if a in reference],
+                             "reference", reading.collapsed)
     grid = ordered(table[axis]) if axis else []
+    metrics = [reading.metric] if reading.metric else claim["metric"]
     parts: list[Part] = []
     for stratum, part in _strata(claim, table):
         blocks = [a for a in axes if a != axis and (a != "model" or claim["per"] == "pooled")]
         prefix = f"{stratum}: " if claim["per"] == "model" else ""
         # no_monotone relates its two metrics; fails counts diverged runs, whatever the metric
-        for metric in claim["metric"] if test not in ("no_monotone", "fails") else [None]:
-            scores = _scores(part, metric) if metric else None
+        for metric in metrics if test not in ("no_monotone", "fails") else [None]:
+            scores = _scores(part, metric, reading.diverged) if metric else None
             parts += _parts_of(test, claim, part, axes, blocks, grid, metric, scores, prefix,
-                               reference, seed)
+                               reference, reading, seed)
+    for part in parts:  # NaN or inf never decides a verdict
+        if not part.why and not np.isfinite(part.effect):
+            part.why = "no finite effect (too few finished runs on one side)"
+        if part.why:
+            part.p_for = part.p_against = np.nan
     return parts
 
 
-def _parts_of(test, claim, part, axes, blocks, grid, metric, scores, prefix, reference, seed):
+def _parts_of(test, claim, part, axes, blocks, grid, metric, scores, prefix, reference,
+              reading, seed):
     axis, parts = claim.get("axis"), []
+    seeds = part["seed"].nunique() if "seed" in blocks and "seed" in part else 1
     if test in ("ordering", "best_level"):
         comparisons = []
         if test == "ordering":
@@ -446,42 +571,39 @@ def _parts_of(test, claim, part, axes, blocks, grid, metric, scores, prefix, ref
                 comparisons += [(a, worst[0]) for a in grid if a != worst[0]
                                 and (a, worst[0]) not in comparisons]
         for a, b in comparisons:
-            sa, sb = _pairs(part, axis, blocks, scores, a, b)
+            sa, sb, both = _pairs(part, axis, blocks, scores, a, b)
             margin = 0.0
             if "margin" in claim:
                 margin = claim["margin"]["value"]
                 if claim["margin"]["relative"]:
-                    margin *= abs(float(np.median(_raw(sb[np.isfinite(sb)], metric))))
-            parts.append(_ordering_part(f"{prefix}{a} {'not worse than' if margin else 'beats'}"
-                                        f" {b} on {metric}", sa, sb, margin, seed))
+                    margin *= _scale(sb, metric)
+            made = _ordering_part(f"{prefix}{a} {'not worse than' if margin else 'beats'} {b} "
+                                  f"on {metric}", sa, sb, margin, _scale(sb, metric),
+                                  claim["min_effect"], seed)
+            made.per_seed = made.n / seeds
+            made.note = f"{both} pair(s) where both diverged left out" if both else ""
+            parts.append(made)
     elif test == "equivalence":
         levels = _resolve(claim["levels"], grid, set())
         for i, a in enumerate(levels):
             for b in levels[i + 1:]:
-                sa, sb = _pairs(part, axis, blocks, scores, a, b)
+                sa, sb, both = _pairs(part, axis, blocks, scores, a, b)
                 ra, rb = _raw(sa, metric), _raw(sb, metric)
-                finite = np.concatenate([ra, rb])
-                finite = finite[np.isfinite(finite)]
-                scale = abs(float(np.median(finite))) if len(finite) else 0.0
+                scale = _scale(np.concatenate([sa, sb]), metric)
                 margin = claim["margin"]["value"] * (scale if claim["margin"]["relative"] else 1)
-                parts.append(_equivalence_part(f"{prefix}{a} ~ {b} on {metric}", ra, rb,
-                                               margin, scale, seed))
+                made = _equivalence_part(f"{prefix}{a} ~ {b} on {metric}", ra, rb, margin,
+                                         scale, seed)
+                made.note = f"{both} pair(s) where both diverged left out" if both else ""
+                parts.append(made)
     elif test == "most_influential":
         parts.append(_influence_part(f"{prefix}{axis} among {', '.join(claim['among'])} on "
                                      f"{metric}", part, scores, axis, claim["among"], seed))
     elif test == "most_sensitive":
-        parts.append(_sensitivity_part(f"{claim['model']} most sensitive to {axis} on {metric}",
-                                       part, _raw(scores, metric), axis, claim["model"], seed))
+        parts.append(_sensitivity_part(f"{' and '.join(claim['model'])} most sensitive to "
+                                       f"{axis} on {metric}", part, _raw(scores, metric), axis,
+                                       claim["model"], seed))
     elif test == "less_variable":
-        groups = part[[a for a in axes if a not in claim["across"]]].astype(str).agg(
-            "|".join, axis=1)
-        dev = _relative_deviations(_raw(scores, metric), groups)
-        for s in _resolve(claim["stable"], grid, set()):
-            for v in _resolve(claim["variable"], grid, {s}):
-                ds, dv = dev[(part[axis] == s).to_numpy()], dev[(part[axis] == v).to_numpy()]
-                parts.append(_variability_part(
-                    f"{prefix}{s} varies less than {v} across {', '.join(claim['across'])} on "
-                    f"{metric}", ds[~np.isnan(ds)], dv[~np.isnan(dv)], seed))
+        parts += _variability_parts(claim, part, axes, grid, metric, scores, prefix, seed)
     elif test == "fails":
         levels = _resolve(claim["levels"], grid, set())
         usable = part["status"].isin(["ok", "diverged"]).to_numpy()
@@ -500,21 +622,54 @@ def _parts_of(test, claim, part, axes, blocks, grid, metric, scores, prefix, ref
         there = reference[reference["model"].isin(part["model"].unique())]
         there = there.assign(**{axis: there[axis].map(lambda v: level_key(axis, v))})
         parts.append(_same_ordering_part(f"{prefix}{axis} order on {metric}", part, there, axis,
-                                         scores, _scores(there, metric), seed))
+                                         scores, _scores(there, metric, reading.diverged), seed))
+    return parts
+
+
+def _variability_parts(claim, part, axes, grid, metric, scores, prefix, seed) -> list[Part]:
+    """less_variable: each stable level against each variable one. learned_only: a run whose
+    loss was already at its plateau after the first epoch learned nothing, and a spread of
+    runs that learned nothing says nothing of sensitivity: they are left out, and a level
+    where most did so is not tested."""
+    axis = claim["axis"]
+    stuck = np.zeros(len(part), bool)
+    if claim.get("learned_only") and "plateau_epoch" in part:
+        epochs = pd.to_numeric(part["plateau_epoch"], errors="coerce").to_numpy(float)
+        stuck = (part["status"] == "ok").to_numpy() & (epochs <= 1)
+        scores = np.where(stuck, np.nan, scores)
+    kept = [a for a in axes if a not in claim["across"]]
+    groups = (part.groupby(kept, sort=False, dropna=False).ngroup() if kept
+              else pd.Series(0, index=part.index))
+    dev = _relative_deviations(_raw(scores, metric), groups)
+    parts = []
+    for s in _resolve(claim["stable"], grid, set()):
+        for v in _resolve(claim["variable"], grid, {s}):
+            ds, dv = dev[(part[axis] == s).to_numpy()], dev[(part[axis] == v).to_numpy()]
+            made = _variability_part(
+                f"{prefix}{s} varies less than {v} across {', '.join(claim['across'])} on "
+                f"{metric}", ds[~np.isnan(ds)], dv[~np.isnan(dv)], seed)
+            for level in (s, v):
+                at = (part[axis] == level).to_numpy()
+                if stuck[at].sum() * 2 > at.sum():
+                    made.why = (f"{level} did not learn in {stuck[at].sum()} of {at.sum()} runs "
+                                "(at its plateau after the first epoch)")
+            parts.append(made)
     return parts
 
 
 # ----- verdicts -----
 
-VERDICTS = ("holds", "contradicted", "inconclusive", "not run")
+VERDICTS = ("holds", "contradicted", "negligible", "fragile", "inconclusive", "not run")
 
-CLAIM_FIELDS = ("paper", "claim_id", "section", "claim", "study", "test", "metric", "per",
-                "n_parts", "shown_part", "effect_measure", "effect", "ci_low", "ci_high",
-                "difference", "p", "p_holm", "verdict", "reason", "n_runs", "n_diverged",
-                "n_collapsed",
-                "paper_figure", "figure")
-PART_FIELDS = ("paper", "claim_id", "study", "part", "n", "effect", "ci_low", "ci_high",
-               "difference", "p_for", "p_against", "supports", "why")
+CLAIM_FIELDS = ("paper", "claim_id", "section", "claim", "quote", "study", "test", "metric",
+                "per", "diverged", "n_parts", "shown_part", "effect_measure", "effect",
+                "ci_low", "ci_high", "difference", "min_effect", "p", "p_against", "p_holm",
+                "p_holm_against", "floor_holm", "seeds_to_decide", "verdict",
+                "declared_verdict", "reason", "other_readings", "n_runs", "n_diverged",
+                "n_collapsed", "paper_figure", "figure")
+PART_FIELDS = ("paper", "claim_id", "study", "reading", "part", "n", "effect", "ci_low",
+               "ci_high", "difference", "size", "p_for", "p_against", "min_p", "supports",
+               "why", "note")
 EFFECT_MEASURES = {
     "ordering": "matched rank-biserial of the paired differences (> 0: the claimed order)",
     "best_level": "matched rank-biserial of the paired differences (> 0: the claimed order)",
@@ -524,172 +679,394 @@ EFFECT_MEASURES = {
     "less_variable": "Cliff's delta of relative deviations (> 0: the stable level varies less)",
     "no_monotone": "1 - |Spearman rho| / margin (> 0: inside the margin)",
     "fails": "fraction diverged at the level minus elsewhere",
-    "same_ordering": "Kendall tau between the level medians of the two studies",
+    "same_ordering": "Kendall tau_b of the runs against the reference order (> 0: same order)",
 }
 
 
 def combine(parts: list[Part]) -> dict:
-    """The claim's direction, p (before Holm), the part it shows and, where it cannot be
-    tested, why (see the module docstring)."""
+    """A claim's p_for (the largest of its parts': every part must hold, and NaN while one is
+    untested), p_against (the smallest of its parts' times their number), floor (the largest
+    of its parts': the claim's p_for can go no lower), the part it shows and, where parts were
+    not tested or tie, why."""
     untested = [p for p in parts if np.isnan(p.p_for)]
     tested = [p for p in parts if not np.isnan(p.p_for)]
-    if not parts or not tested:
-        why = "; ".join(dict.fromkeys(f"{p.label} ({p.why})" for p in untested)) or "no runs"
-        return {"p": np.nan, "supports": False, "shown": None, "reason": f"nothing to test: {why}"}
-    against = [p for p in tested if not p.supports]
-    if against:
-        shown = min(against, key=lambda p: p.p_against)
-        return {"p": min(1.0, 2 * len(parts) * shown.p_against), "supports": False,
-                "shown": shown, "reason": "",
-                "min_p": min(1.0, 2 * len(parts) * min(p.min_p for p in against))}
-    shown = max(tested, key=lambda p: p.p_for)
-    reason = ""
-    if untested:
-        reason = "missing levels or runs: " + "; ".join(
-            dict.fromkeys(f"{p.label} ({p.why})" for p in untested))
-    return {"p": min(1.0, 2 * shown.p_for) if not untested else np.nan, "supports": True,
-            "shown": shown, "reason": reason,
-            "min_p": min(1.0, 2 * max(p.min_p for p in tested))}
+    floors = [p.min_p for p in parts]
+    result = {"floor": max(floors) if parts and not np.isnan(floors).any() else np.nan,
+              "untested": "; ".join(dict.fromkeys(f"{p.label} ({p.why})" for p in untested)),
+              "ties": [p for p in tested if p.effect == 0]}
+    if not tested:
+        return {**result, "p": np.nan, "p_against": np.nan, "shown": None}
+    against = [p for p in tested if p.effect < 0]
+    shown = (min(against, key=lambda p: p.p_against) if against
+             else max(tested, key=lambda p: p.p_for))
+    return {**result, "p": max(p.p_for for p in tested) if not untested else np.nan,
+            "p_against": min(1.0, len(parts) * min(p.p_against for p in tested)),
+            "shown": shown}
+
+
+def _describe_min_effect(min_effect: dict | None) -> str:
+    if min_effect is None:
+        return ""
+    value = min_effect["value"]
+    return f"{value:.0%} of the compared level" if min_effect["relative"] else f"{value:g}"
+
+
+def decide(result: dict, parts: list[Part], p_holm: float, p_holm_against: float,
+           min_effect: dict | None, family: int) -> tuple[str, str]:
+    """(verdict, why) of one reading of a claim; `family`: the paper's tested claims, whose
+    number sets Holm's strictest threshold ALPHA / family."""
+    threshold = ALPHA / max(family, 1)
+    needed = min_effect["value"] if min_effect else np.nan
+    if p_holm < ALPHA and not p_holm_against < ALPHA:
+        small = [p for p in parts if np.isfinite(p.size) and p.size < needed]
+        if small:
+            return "negligible", (f"significant, but {small[0].label}: {small[0].size:.2g} "
+                                  f"is below the minimum effect "
+                                  f"{_describe_min_effect(min_effect)}")
+        return "holds", ""
+    if p_holm_against < ALPHA:
+        shown = result["shown"]
+        if np.isfinite(shown.size) and -shown.size < needed:
+            return "negligible", (f"significant against, but {shown.label}: {shown.size:.2g} "
+                                  f"is within the minimum effect "
+                                  f"{_describe_min_effect(min_effect)}")
+        return "contradicted", ""
+    if result["untested"]:
+        return "inconclusive", f"missing levels or runs: {result['untested']}"
+    if result["ties"]:
+        tie = result["ties"][0]
+        return "inconclusive", (f"a tie: {tie.label} (effect 0: every pair equal, or both "
+                                "levels diverged alike)")
+    if not result["floor"] < threshold:
+        return "inconclusive", (f"too few seeds or runs: the smallest p these runs allow, "
+                                f"{result['floor']:.2g}, does not reach Holm's threshold "
+                                f"{ALPHA:g}/{family} = {threshold:.2g}")
+    return "inconclusive", "not significant after Holm"
 
 
 def evaluate(papers: list[dict], matches: list[dict], tables: dict[str, pd.DataFrame],
              axes: dict[str, list[str]], figures: dict[str, dict] | None = None,
-             seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+             seed: int = 0, notes: dict[str, str] | None = None) -> tuple[pd.DataFrame,
+                                                                         pd.DataFrame]:
     """(claims, parts): one row per claim and study it applies to (one "not run" row where none),
-    verdicts Holm-corrected within each paper; and every part's test. figures: study ->
-    {"loss": its figure, "latent": its latent-quality figure}, named beside each claim."""
+    verdicts Holm-corrected within each paper and reading; and every part's test under every
+    reading. figures: study -> {"loss": its figure, "latent": its latent-quality figure}, named
+    beside each claim; notes: claim id -> a word said beside its verdict."""
     claims = {(c["paper"], c["id"]): c for paper in papers for c in paper["claims"]}
     rows, part_rows = [], []
     for match in matches:
         claim = claims[(match["paper"], match["claim"])]
         row = {"paper": claim["paper"], "claim_id": claim["id"], "section": claim["section"],
-               "claim": claim["claim"], "study": match["study"] or "", "test": claim["test"],
+               "claim": claim["claim"], "quote": claim.get("quote", ""),
+               "study": match["study"] or "", "test": claim["test"],
                "metric": ", ".join(claim["metric"]), "per": claim["per"],
+               "diverged": claim["diverged"] if claim["test"] not in ONE_READING else "",
+               "min_effect": _describe_min_effect(claim["min_effect"]),
                "paper_figure": claim.get("figure", ""), "verdict": "not run",
-               "reason": match["reason"]}
+               "reason": match["reason"], "_readings": []}
         if match["study"] is not None:
-            parts = claim_parts(claim, tables[match["study"]], axes[match["study"]],
-                                tables.get(match["reference"]), seed)
-            row.update(_tested(claim, parts, tables[match["study"]]))
+            table = tables[match["study"]]
+            for reading in readings(claim):
+                parts = claim_parts(claim, table, axes[match["study"]],
+                                    tables.get(match["reference"]), seed, reading)
+                row["_readings"].append((reading, parts, combine(parts)))
+                part_rows += [{"paper": claim["paper"], "claim_id": claim["id"],
+                               "study": match["study"], "reading": reading.label,
+                               "part": p.label, **{k: getattr(p, k) for k in PART_FIELDS[5:]}}
+                              for p in parts]
+            row.update(_counts(claim, in_scope(claim, table, axes[match["study"]])))
             kind = "latent" if any(METRICS[m].table == "latent" for m in claim["metric"]) \
                 else "loss"
             row["figure"] = (figures or {}).get(match["study"], {}).get(kind, "")
-            part_rows += [{"paper": claim["paper"], "claim_id": claim["id"],
-                           "study": match["study"], "part": p.label,
-                           **{k: getattr(p, k) for k in PART_FIELDS[4:]}} for p in parts]
         rows.append(row)
-    table = pd.DataFrame(rows).reindex(columns=[*CLAIM_FIELDS, "_supports", "_why", "_min_p", "_n"])
-    for _, idx in table.groupby("paper", sort=False).groups.items():
-        table.loc[idx, "p_holm"] = holm(table.loc[idx, "p"].to_numpy(float))
-    tested = table["verdict"] != "not run"
-    if tested.any():
-        table.loc[tested] = table[tested].apply(_verdict, axis=1)
-    counts = ["n_parts", "n_runs", "n_diverged", "n_collapsed"]
+    for paper in dict.fromkeys(r["paper"] for r in rows):
+        _judge([r for r in rows if r["paper"] == paper], tables, axes, claims, notes or {})
+    table = pd.DataFrame(rows).reindex(columns=list(CLAIM_FIELDS))
+    counts = ["n_parts", "n_runs", "n_diverged", "n_collapsed", "seeds_to_decide"]
     table[counts] = table[counts].astype("Int64")  # empty where not run, not 2.0
-    return (table[list(CLAIM_FIELDS)].reset_index(drop=True),
-            pd.DataFrame(part_rows, columns=list(PART_FIELDS)))
+    return (table.reset_index(drop=True), pd.DataFrame(part_rows, columns=list(PART_FIELDS)))
 
 
-def _tested(claim: dict, parts: list[Part], table: pd.DataFrame) -> dict:
-    """A tested claim's row, before Holm: the part shown, its effect, the claim's p, counts."""
-    result = combine(parts)
-    shown = result["shown"] or Part("", 0)
-    models = claim["applies_to"]["models"]
-    runs = table[table["model"].isin(models)] if models else table
+def _counts(claim: dict, runs: pd.DataFrame) -> dict:
     collapsed = runs["collapsed"].fillna(False).astype(bool) if "collapsed" in runs else []
-    return {"n_parts": len(parts), "shown_part": shown.label,
-            "effect_measure": EFFECT_MEASURES[claim["test"]], "effect": shown.effect,
-            "ci_low": shown.ci_low, "ci_high": shown.ci_high, "difference": shown.difference,
-            "p": result["p"], "n_runs": len(runs),
-            "n_diverged": int((runs["status"] == "diverged").sum()),
-            "n_collapsed": int(sum(collapsed)), "verdict": "",
-            "_supports": result["supports"], "_why": result["reason"],
-            "_min_p": result.get("min_p", np.nan), "_n": shown.n}
+    return {"n_runs": len(runs), "n_diverged": int((runs["status"] == "diverged").sum()),
+            "n_collapsed": int(sum(collapsed)),
+            "effect_measure": EFFECT_MEASURES[claim["test"]]}
 
 
-def _verdict(row: pd.Series) -> pd.Series:
-    notes = []
-    if row["n_diverged"]:
-        notes.append(f"{row['n_diverged']:.0f} of {row['n_runs']:.0f} runs diverged "
-                     "(ranked worst)")
+def _judge(rows: list[dict], tables, axes, claims, notes) -> None:
+    """Holm within the paper, for each reading; then each tested row's verdict, fragility and
+    the seeds it would need."""
+    tested = [r for r in rows if r["_readings"]]
+    family = sum(1 for r in tested if not np.isnan(r["_readings"][0][2]["p"])
+                 or not np.isnan(r["_readings"][0][2]["p_against"]))
+    kinds = dict.fromkeys(reading.kind for r in tested for reading, _, _ in r["_readings"])
+    adjusted = {}
+    for kind in kinds:
+        chosen = [next((res for reading, _, res in r["_readings"] if reading.kind == kind),
+                       r["_readings"][0][2]) for r in tested]
+        adjusted[kind] = (holm([c["p"] for c in chosen]), holm([c["p_against"] for c in chosen]))
+    for i, row in enumerate(tested):
+        claim = claims[(row["paper"], row["claim_id"])]
+        verdicts = []
+        for reading, parts, result in row["_readings"]:
+            p_holm, p_holm_against = (a[i] for a in adjusted[reading.kind])
+            verdicts.append((reading, *decide(result, parts, p_holm, p_holm_against,
+                                              claim["min_effect"], family),
+                             p_holm, p_holm_against))
+        (_, verdict, why, p_holm, p_holm_against), others = verdicts[0], verdicts[1:]
+        _, parts, result = row["_readings"][0]
+        shown = result["shown"] or Part("", 0)
+        row.update({"n_parts": len(parts), "shown_part": shown.label, "effect": shown.effect,
+                    "ci_low": shown.ci_low, "ci_high": shown.ci_high,
+                    "difference": shown.difference, "p": result["p"],
+                    "p_against": result["p_against"], "p_holm": p_holm,
+                    "p_holm_against": p_holm_against,
+                    "floor_holm": min(1.0, result["floor"] * max(family, 1)),
+                    "declared_verdict": verdict})
+        row["other_readings"] = "; ".join(
+            f"{reading.label}: {v}" + (f" (p_holm {ph:.2g})" if np.isfinite(ph) else "")
+            for reading, v, _, ph, _ in others)
+        fragile = [reading.label for reading, v, *_ in others if reading.decides and v != verdict]
+        notes_ = [why] if why else []
+        if why.startswith("too few seeds"):
+            seeds = _seeds_to_decide(claim, tables[row["study"]], axes[row["study"]], parts,
+                                     family)
+            row["seeds_to_decide"] = seeds["floor"]
+            notes_.append(seeds["text"])
+        if fragile:
+            notes_.insert(0, f"{verdict} as declared, but not {', '.join(fragile)}")
+        notes_ += _left_out(row, parts)
+        if row["claim_id"] in notes:
+            notes_.append(notes[row["claim_id"]])
+        row["verdict"] = "fragile" if fragile else verdict
+        row["reason"] = "; ".join(notes_)
+
+
+def _left_out(row: dict, parts: list[Part]) -> list[str]:
+    out = [f"{row['n_diverged']} of {row['n_runs']} runs diverged"] if row["n_diverged"] else []
     if row["n_collapsed"]:
-        notes.append(f"{row['n_collapsed']:.0f} of {row['n_runs']:.0f} runs collapsed")
-    if row["p_holm"] < ALPHA:
-        row["verdict"] = "holds" if row["_supports"] else "contradicted"
-        row["reason"] = "; ".join(notes)
-        return row
-    row["verdict"] = "inconclusive"
-    if row["_why"]:
-        why = row["_why"]
-    elif row["_min_p"] >= ALPHA:
-        why = (f"too few seeds or runs: {row['shown_part']} (n = {row['_n']:.0f}) "
-               f"allows no p below {row['_min_p']:.2g}")
-    else:
-        why = "not significant after Holm"
-    row["reason"] = "; ".join([why, *notes])
-    return row
+        out.append(f"{row['n_collapsed']} of {row['n_runs']} runs collapsed")
+    out += list(dict.fromkeys(f"{p.label}: {p.note}" for p in parts if p.note))
+    return out
+
+
+# ----- how many seeds a claim needs -----
+
+
+def _seeds_to_decide(claim: dict, table: pd.DataFrame, axes: list[str], parts: list[Part],
+                     family: int) -> dict:
+    """The seeds that would let a too-few-seeds claim decide: `floor`, the fewest whose
+    smallest p reaches Holm's strictest threshold (ALPHA / family; exact: the claim re-planned
+    with more seeds), and, where its parts are signed-rank tests, the seeds for 80% power at
+    the observed effect (Noether's formula, docs/analysis.md "Floors and power")."""
+    threshold = ALPHA / max(family, 1)
+    floor = seeds_for_floor(claim, table, axes, threshold)
+    text = (f"{floor} seeds would let it reach that threshold" if floor
+            else "more seeds alone cannot reach that threshold")
+    ranked = [p for p in parts if p.differences is not None and np.isfinite(p.per_seed)]
+    if ranked and len(ranked) == len(parts):
+        pairs = [noether_pairs(p.differences, threshold) / p.per_seed for p in ranked]
+        if np.all(np.isfinite(pairs)):
+            text += f"; at the observed effect, about {math.ceil(max(pairs))} for 80% power"
+        else:
+            text += "; at the observed effect, no number of seeds (a part points the other way)"
+    return {"floor": floor, "text": text}
+
+
+def planned_table(runs: list[dict], axes: list[str], seeds: int | None = None,
+                  rng_seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
+    """A runs table of finished runs with distinct random metrics on the grid `runs` spans
+    (dicts of axis values, `model` included): for the floors, which depend on the design and
+    not on the values. seeds: replicate the grid over this many seeds (the seed axis replaced,
+    or added)."""
+    table = pd.DataFrame(runs)
+    if "model" not in table:
+        table["model"] = "vanilla"
+    if seeds is not None:
+        table = table.drop(columns="seed", errors="ignore").drop_duplicates()
+        table = table.merge(pd.DataFrame({"seed": range(1, seeds + 1)}), how="cross")
+        axes = [*[a for a in axes if a != "seed"], "seed"]
+    rng = np.random.default_rng(rng_seed)
+    for metric in METRICS:
+        table[metric] = rng.permutation(len(table)) + 1.0
+    return table.assign(status="ok", collapsed=False, path=range(len(table))), axes
+
+
+def floor_of(claim: dict, table: pd.DataFrame, axes: list[str],
+             reference: pd.DataFrame | None = None) -> tuple[float, list[Part]]:
+    """The claim's floor on a table and its parts, without resampling (seed None)."""
+    parts = claim_parts(claim, table, axes, reference, seed=None)
+    return combine(parts)["floor"], parts
+
+
+def seeds_for_floor(claim: dict, table: pd.DataFrame, axes: list[str], threshold: float,
+                    reference: pd.DataFrame | None = None, most: int = 64) -> int | None:
+    """The fewest seeds (the grid replicated over them) whose floor is below `threshold`;
+    None if `most` do not do it. The floor only falls as seeds are added: bisection."""
+    design = table[[a for a in {*axes, "model"} if a in table]].to_dict("records")
+
+    def reaches(seeds: int) -> bool:
+        planned, planned_axes = planned_table(design, axes, seeds)
+        floor, _ = floor_of(claim, planned, planned_axes, reference)
+        return floor < threshold
+
+    low, high = 0, 1
+    while not reaches(high):
+        if high >= most:
+            return None
+        low, high = high, min(high * 2, most)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if reaches(mid) else (mid, high)
+    return high
+
+
+def power_rows(papers: list[dict], matches: list[dict], designs: dict[str, list[dict]],
+               axes: dict[str, list[str]]) -> list[dict]:
+    """Before any run, per claim matched to a study: its parts, their n, the smallest p its
+    design allows after Holm (the floor times the paper's matched claims: Holm's strictest
+    threshold), and the seeds that would bring that below ALPHA; for a no-relation claim also
+    the seeds for 80% power when there is no relation at all (rho 0). designs: study -> its
+    runs' axis values. Every run is assumed to finish."""
+    claims = {(c["paper"], c["id"]): c for p in papers for c in p["claims"]}
+    planned = {s: planned_table(d, axes[s]) for s, d in designs.items()}
+    out = []
+    for paper in papers:
+        mine = [m for m in matches if m["paper"] == paper["paper"] and m["study"]]
+        family = len(mine)
+        for match in mine:
+            claim = claims[(match["paper"], match["claim"])]
+            table, study_axes = planned[match["study"]]
+            reference = planned[match["reference"]][0] if match["reference"] else None
+            floor, parts = floor_of(claim, table, study_axes, reference)
+            ns = [p.n for p in parts]
+            seeds_now = table["seed"].nunique() if "seed" in table else 1
+            power_seeds = None
+            if claim["test"] == "no_monotone" and parts and parts[0].n:
+                runs = correlation_runs_inside(claim["margin"]["value"], ALPHA / family)
+                power_seeds = math.ceil(runs / (parts[0].n / seeds_now))
+            out.append({
+                "paper": paper["paper"], "claim_id": claim["id"], "study": match["study"],
+                "parts": len(parts), "n": f"{min(ns)}" if min(ns, default=0) == max(ns, default=0)
+                else f"{min(ns)}-{max(ns)}", "family": family,
+                "floor_holm": min(1.0, floor * family) if np.isfinite(floor) else np.nan,
+                "seeds": 1 if seeds_now == 1 and floor < ALPHA / family else
+                seeds_for_floor(claim, table, study_axes, ALPHA / family, reference),
+                "seeds_now": seeds_now, "power_seeds": power_seeds})
+    return out
+
+
+# ----- a runs table of one's own (`vaebench verdicts`) -----
+
+
+def read_runs_table(path) -> pd.DataFrame:
+    """A runs table in runs.csv's columns (docs/analysis.md "runs.csv": the axes, `seed`,
+    `status`, the metrics), checked: DataError naming the file, the line and the value of the
+    first fault. `model` defaults to the package's (VanillaVAE) where the table has none."""
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise DataError(f"{path}: not a readable CSV table ({err})") from None
+    if "status" not in table:
+        raise DataError(f"{path}: no column `status` (ok, diverged or failed per run; columns "
+                        f"found: {', '.join(table.columns)})")
+    metrics = [m for m in METRICS if m in table]
+    if not metrics:
+        raise DataError(f"{path}: no metric column (one of {', '.join(METRICS)})")
+    bad = ~table["status"].isin(STATUSES)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{path}, line {i + 2}: status {table['status'].iloc[i]!r} is none of "
+                        f"{', '.join(STATUSES)}")
+    for metric in metrics:
+        text = table[metric].str.strip()
+        values = pd.to_numeric(text.where(text != ""), errors="coerce")
+        wrong = values.isna() & (text != "") & ~text.str.lower().isin(["nan", "inf", "-inf"])
+        if wrong.any():
+            i = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise DataError(f"{path}, line {i + 2}: column {metric}: {text.iloc[i]!r} is not a "
+                            "number")
+        table[metric] = values.astype(float)
+    if "collapsed" in table:
+        table["collapsed"] = table["collapsed"].str.lower().isin(["true", "1", "yes"])
+    if "model" not in table:
+        table.insert(0, "model", RunConfig.model)
+    return table
+
+
+def verdicts_on_table(papers: list[dict], table: pd.DataFrame, study: str,
+                      claims_out, parts_out) -> pd.DataFrame:
+    """Every claim of `papers` matched to a runs table and tested, as the claims rule does."""
+    columns = list(table.columns)
+    facts = table_facts(study, table.to_dict("records"), columns)
+    claims = [c for p in papers for c in p["claims"]]
+    matches = match_claims(claims, [facts])
+    notes = {}
+    for claim in claims:
+        unknown = sorted(set(claim["applies_to"]["settings"]) & facts["unknown_settings"])
+        if unknown:
+            notes[claim["id"]] = "assumed, the table has no column: " + ", ".join(
+                f"{k} ({claim['applies_to']['settings'][k]})" for k in unknown)
+    axes = [a for a in columns if a in facts["levels"]]
+    return write_claims(papers, matches, {study: table}, {study: axes}, {}, claims_out,
+                        parts_out, notes=notes)
 
 
 # ----- the claims rule -----
 
 CLAIMS_CAPTION = (
-    "Each claim of the three papers (config/claims/<paper>.yaml) tested on the runs of the study "
-    "it applies to. A claim is a conjunction of parts (per model, metric and pair of levels); "
-    "each part is a one-sided test for the claim and one against it: Wilcoxon signed-rank on "
-    "the differences paired over the runs that share every other axis (ordering, best level; "
-    "equivalence: two one-sided tests against the margin, TOST), Mann-Whitney on relative "
-    "deviations from the group median (less variable), Fisher's exact test (fails), TOST on "
-    "Fisher's z of Spearman's rho (no monotone relation), Kendall's tau of the level medians "
-    "(same ordering), a percentile bootstrap (most influential: rank eta squared; most "
-    "sensitive: relative range of the level medians). p: the largest p for the claim over its "
-    "parts where all point its way (every part must hold), else the smallest p against it "
-    f"times the number of parts; doubled, as the data chose the direction; p_holm: Holm within "
-    f"the paper. holds / contradicted: p_holm < {ALPHA} for / against the claim; inconclusive: "
-    "not significant, with the reason; not run: the config has no study the claim applies to. "
-    "Effect and its 95% bootstrap interval ({BOOTSTRAP_RESAMPLES} resamples; none with fewer "
-    f"than {MIN_BOOTSTRAP} values) are those of the part shown: the weakest for the claim, or "
-    "the strongest against it; > 0 supports the claim. Diverged runs count as the worst on "
-    "every metric; collapsed runs are counted beside (README: why the studies' latent spaces "
-    "collapse).").replace("{BOOTSTRAP_RESAMPLES}", str(BOOTSTRAP_RESAMPLES))
-PARTS_CAPTION = ("Every part of every claim: its test's n, effect, interval, the median "
-                 "difference in the metric's units (or Spearman's rho), and the one-sided p "
-                 "for and against the claim.")
+    "Each claim of the papers (config/claims/<paper>.yaml) tested on the runs of the study it "
+    "applies to; docs/analysis.md \"Claims and verdicts\" says how. holds / contradicted: "
+    "p_holm (or p_holm_against) below 0.05 and the effect at least its minimum; negligible: "
+    "significant but smaller; fragile: the verdict changes when diverged (or collapsed) runs "
+    "are read the other way; effect > 0 supports the claim.")
+PARTS_CAPTION = ("Every part of every claim under every reading: its n, effect, interval, the "
+                 "median difference in the metric's units, one-sided p for and against the "
+                 "claim, and its floor (min_p).")
 
 
 def write_claims(papers: list[dict], matches: list[dict], tables: dict[str, pd.DataFrame],
                  axes: dict[str, list[str]], figures: dict[str, dict], claims_out, parts_out,
-                 html_out, per_study: dict[str, str]) -> pd.DataFrame:
-    """The claims rule: every verdict (claims_out), the parts (parts_out), the report page and
-    each study's own claims.csv (per_study: study -> path)."""
-    claims, parts = evaluate(papers, matches, tables, axes, figures)
+                 html_out=None, per_study: dict[str, str] | None = None,
+                 notes: dict[str, str] | None = None) -> pd.DataFrame:
+    """The claims rule and `vaebench verdicts`: every verdict (claims_out), the parts
+    (parts_out), the report page and each study's own claims.csv (per_study: study -> path)."""
+    claims, parts = evaluate(papers, matches, tables, axes, figures, notes=notes)
     write_atomic(claims_out, claims.to_csv(index=False))
     write_atomic(parts_out, parts.to_csv(index=False))
-    for study, path in per_study.items():
+    for study, path in (per_study or {}).items():
         write_atomic(path, claims[claims["study"] == study].to_csv(index=False))
-    shown = claims[["paper", "claim_id", "section", "claim", "study", "paper_figure", "figure",
-                    "effect", "ci_low", "ci_high", "p", "p_holm", "verdict", "reason"]]
-    write_atomic(html_out, render_html("Do the papers' findings hold?", [
-        ("Verdicts", CLAIMS_CAPTION, shown),
-        ("The parts of each claim", PARTS_CAPTION, parts),
-    ]))
+    if html_out is not None:
+        shown = claims[["paper", "claim_id", "section", "claim", "study", "verdict", "effect",
+                        "ci_low", "ci_high", "p_holm", "p_holm_against", "reason",
+                        "other_readings", "paper_figure", "figure"]]
+        write_atomic(html_out, render_html("Do the papers' findings hold?", [
+            ("Verdicts", CLAIMS_CAPTION, shown),
+            ("The parts of each claim", PARTS_CAPTION, parts),
+        ]))
     return claims
 
 
 def claim_lines(claims: pd.DataFrame, width: int = 110) -> list[str]:
-    """One line per claim (and study) for `vaebench summary`: id, verdict, study, the effect
-    and p_holm of a tested claim, and the gist of why where it is inconclusive or not run (the
-    whole reason and the claim itself: claims.csv, the report)."""
+    """One line per claim (and study) for `vaebench summary` and `vaebench verdicts`: id,
+    verdict, study, the effect and p_holm of a tested claim, and the gist of why where it is
+    not decided (the whole reason and the claim itself: claims.csv, the report)."""
     lines = []
     for row in claims.itertuples():
         tested = row.verdict != "not run"
         text = f"  {row.claim_id:<4} {row.verdict:<12} {row.study:<16} "
-        effect, low, high, p_holm = (pd.to_numeric(v, errors="coerce") for v in
-                                     (row.effect, row.ci_low, row.ci_high, row.p_holm))
+        effect, low, high, p_holm, p_against = (
+            pd.to_numeric(v, errors="coerce") for v in
+            (row.effect, row.ci_low, row.ci_high, row.p_holm, row.p_holm_against))
         if tested and not np.isnan(effect):
             interval = "" if np.isnan(low) else f" [{low:.2g}, {high:.2g}]"
-            text += f"effect {effect:.2g}{interval}, p_holm {p_holm:.2g}"
-        gist = re.split(r"[:;]", row.reason)[0] if tested else row.reason
-        if row.verdict in ("inconclusive", "not run") and gist:
-            text += f"{'; ' if not np.isnan(effect) else ''}{gist}"
+            name, p_shown = (("p_holm_against", p_against) if effect < 0
+                             and np.isfinite(p_against) else ("p_holm", p_holm))
+            text += f"effect {effect:.2g}{interval}, {name} {p_shown:.2g}"
+        gist = re.split(r"[:;]", str(row.reason))[0] if tested else str(row.reason)
+        if row.verdict not in ("holds", "contradicted") and gist:
+            text += f"{'; ' if tested and not np.isnan(effect) else ''}{gist}"
         lines.append(text if len(text) <= width else text[:width - 3] + "...")
     return lines
