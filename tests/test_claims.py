@@ -484,3 +484,60 @@ def test_vaebench_claims_says_what_each_claim_can_decide(capsys):
     assert "can decide" in after["I7"] and "cannot" not in after["I7"]
     assert "1 part, n 40" in after["E4"] and "for 80% power at rho 0" in after["E4"]
     assert "needs 12 seed(s), has 10" in after["E4"]
+
+
+# ----- vaebench verdicts: a runs table of one's own -----
+
+def run_verdicts(tmp_path, table, *claims, capsys=None):
+    from vaebench.cli import main
+
+    runs = tmp_path / "runs.csv"
+    table.to_csv(runs, index=False)
+    code = main(["verdicts", "--runs", str(runs), "--claims", str(claim_file(tmp_path, *claims)),
+                 "--study", "mine", "--out", str(tmp_path / "out")])
+    if code:
+        return code, None
+    return code, pd.read_csv(tmp_path / "out" / "claims.csv").set_index("claim_id")
+
+
+@pytest.mark.parametrize("shift,expected", [(0.2, "holds"), (-0.2, "contradicted"),
+                                            (0.0, "inconclusive")])
+def test_vaebench_verdicts_on_a_planted_table(tmp_path, capsys, shift, expected):
+    table = init_study(range(10), noisy("uniform", shift, sd=0.01 if shift else 0.1))
+    code, rows = run_verdicts(tmp_path, table.drop(columns=["ari", "knn_accuracy"]), I1)
+    assert code == 0 and rows.loc["I1", "verdict"] == expected
+    assert rows.loc["I1", "study"] == "mine"
+    out = capsys.readouterr().out
+    assert f"I1   {expected}" in out and "as study mine" in out
+
+
+def test_vaebench_verdicts_tests_a_shipped_file_on_a_table_without_its_settings(tmp_path):
+    from vaebench.cli import main
+
+    table = init_study(range(10), noisy("uniform", 0.2))[["model", "init", "seed", "status",
+                                                         "final_val_loss", "plateau_epoch"]]
+    table.to_csv(tmp_path / "runs.csv", index=False)
+    assert main(["verdicts", "--runs", str(tmp_path / "runs.csv"), "--claims",
+                 str(REPO / "config/claims/init_methods.yaml"), "--out",
+                 str(tmp_path / "out")]) == 0
+    rows = pd.read_csv(tmp_path / "out" / "claims.csv").set_index("claim_id")
+    assert rows.loc["I1", "verdict"] == "holds"
+    assert "assumed, the table has no column: hidden_layers (1), scaling (minmax)" in \
+        rows.loc["I1", "reason"]
+    assert rows.loc["I7", "verdict"] == "not run"  # no reference study in one table
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda t: t.drop(columns="status"), "runs.csv: no column `status`"),
+    (lambda t: t.assign(status=["ok"] * 3 + ["nan-ed"] + ["ok"] * (len(t) - 4)),
+     "runs.csv, line 5: status 'nan-ed' is none of ok, diverged, failed"),
+    (lambda t: t.assign(final_val_loss=["1.0"] * 6 + ["1,5"] + ["1.0"] * (len(t) - 7)),
+     "runs.csv, line 8: column final_val_loss: '1,5' is not a number"),
+    (lambda t: t[["model", "init", "seed", "status"]], "runs.csv: no metric column"),
+])
+def test_vaebench_verdicts_names_a_malformed_table(tmp_path, capsys, edit, message):
+    table = edit(init_study(range(3), noisy("uniform", 0.2)).drop(columns=["ari",
+                                                                           "knn_accuracy"]))
+    code, _ = run_verdicts(tmp_path, table, I1)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err

@@ -535,6 +535,9 @@ def claim_parts(claim: dict, table: pd.DataFrame, axes: list[str],
                              "reference", reading.collapsed)
     grid = ordered(table[axis]) if axis else []
     metrics = [reading.metric] if reading.metric else claim["metric"]
+    absent = [m for m in metrics if m not in table]
+    if absent:
+        return [Part(f"{', '.join(absent)}", 0, why="no such column in the runs table")]
     parts: list[Part] = []
     for stratum, part in _strata(claim, table):
         blocks = [a for a in axes if a != axis and (a != "model" or claim["per"] == "pooled")]
