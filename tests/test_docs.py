@@ -222,12 +222,13 @@ def test_the_docs_count_the_papers(documented_dry_runs):
     runs = set(re.findall(r"results/(\w+)/runs/(\S+)/metrics\.csv", out))
     per_study = {study: sum(1 for s, _ in runs if s == study) for study, _ in runs}
     assert per_study == {"init": 200, "init_zscore": 50, "init_deep": 50, "hparam": 360}
-    # init saves the latent means of all its 200 runs: they train as train_latent.
+    # init and init_zscore save the latent means of all their 250 runs: they train as
+    # train_latent.
     assert job_counts(out) == {
         "download_xena": 1, "download_phenotype": 1, "phenotype": 1, "preprocess": 2,
-        "train": 50 + 50 + 360, "train_latent": 200, "score_latent": 200, "latent_baselines": 1,
-        "aggregate": 4, "figures": 4, "statistics": 4, "latent_scores": 1, "embedding": 1,
-        "quality_figure": 1, "claims": 1, "default": 1}
+        "train": 50 + 360, "train_latent": 250, "score_latent": 250, "latent_baselines": 2,
+        "aggregate": 4, "figures": 4, "statistics": 4, "latent_scores": 2, "embedding": 2,
+        "quality_figure": 2, "claims": 1, "default": 1}
     # every init-methods and hyperparameter claim finds its study
     for study in per_study:
         assert f"results/{study}/tables/claims.csv" in out
@@ -247,8 +248,8 @@ def test_the_docs_count_the_slurm_bundles(documented_dry_runs):
     slurm = flat("profiles/slurm/README.md")
     assert f"{bundles} Slurm jobs (`ceil(runs / 20)`)" in slurm
     assert f"through the profile plans {bundles} bundles" in slurm
-    # and init's 200 saved runs are scored in bundles of 50: 4 Slurm jobs
-    assert len(re.findall(r"Group job score \(jobs", out)) == 4
+    # and the 250 saved runs of init and init_zscore are scored in bundles of 50: 5 Slurm jobs
+    assert len(re.findall(r"Group job score \(jobs", out)) == 5
 
 
 def test_the_docs_count_the_benchmark(documented_dry_runs):

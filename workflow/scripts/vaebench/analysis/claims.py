@@ -964,7 +964,7 @@ def power_rows(papers: list[dict], matches: list[dict], designs: dict[str, list[
 
 
 def read_runs_table(path) -> pd.DataFrame:
-    """A runs table in runs.csv's columns (docs/analysis.md "runs.csv": the axes, `seed`,
+    """A runs table in runs.csv's columns (docs/analysis.md "`runs.csv`": the axes, `seed`,
     `status`, the metrics), checked: DataError naming the file, the line and the value of the
     first fault. `model` defaults to the package's (VanillaVAE) where the table has none."""
     path = Path(path)
