@@ -435,11 +435,17 @@ def _why_not(claim: dict, selector: dict, study: dict) -> str:
     # only the levels the paper studied stand for it (a study's others are left out)
     grid = {a: [lv for lv in levels if in_paper_levels(spec, a, lv)]
             for a, levels in study["levels"].items()}
-    runs = [r for r in study["runs"] if (not selector["models"]
-                                         or r["model"] in selector["models"])
-            and all(a not in r or in_paper_levels(spec, a, level_key(a, r[a])) for a in spec)]
-    if not runs:
+    trained = [r for r in study["runs"] if not selector["models"]
+               or r["model"] in selector["models"]]
+    if not trained:
         return "no model"
+    runs = [r for r in trained
+            if all(a not in r or in_paper_levels(spec, a, level_key(a, r[a])) for a in spec)]
+    if not runs:
+        axis = next(a for a in spec if all(a in r and not in_paper_levels(
+            spec, a, level_key(a, r[a])) for r in trained))
+        return (f"study {name} has no run inside the paper's levels ({axis}: "
+                f"{describe_paper_levels(spec, axis)})")
     for key, value in selector["settings"].items():
         if key in study.get("unknown_settings", ()):
             continue  # a runs table without the column: said beside the verdict

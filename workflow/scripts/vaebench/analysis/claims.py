@@ -48,7 +48,6 @@ from .exact import (
     correlation_runs_inside,
     kendall_trend,
     noether_pairs,
-    pairs_for_floor,
     rank_sum,
     signed_rank,
 )
