@@ -541,3 +541,20 @@ def test_vaebench_verdicts_names_a_malformed_table(tmp_path, capsys, edit, messa
     code, _ = run_verdicts(tmp_path, table, I1)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_a_trend_claim_with_too_few_runs_says_how_many_seeds(tmp_path):
+    same = {"id": "I7", "section": "4.5.5", "claim": "same order",
+            "applies_to": {"axes": ["init"], "models": ["vanilla"]},
+            "reference": {"axes": ["init"], "models": ["vanilla"]}, "test": "same_ordering",
+            "axis": "init", "metric": "final_val_loss"}
+    # two such claims: Holm's threshold 0.025; 4 runs in perfect order allow p 1/24 = 0.042
+    paper = load_claims(claim_file(tmp_path, same, {**same, "id": "I7b"}))
+    table = init_study([1], lambda m, i, s, rng: 1 + INITS.index(i) * 0.1, inits=INITS[:4])
+    matches = [{"paper": "paper", "claim": c, "study": "z", "reference": "m", "reason": ""}
+               for c in ("I7", "I7b")]
+    rows, _ = evaluate([paper], matches, {"z": table, "m": table},
+                       {"z": ["model", "init", "seed"], "m": ["model", "init", "seed"]})
+    assert rows.loc[0, "p"] == pytest.approx(1 / 24)
+    assert rows.loc[0, "reason"].startswith("too few seeds")
+    assert rows.loc[0, "seeds_to_decide"] == 2

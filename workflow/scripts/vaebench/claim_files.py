@@ -357,7 +357,7 @@ def table_facts(name: str, records: list[dict], columns: list[str]) -> dict:
     axes are the columns named like run keys, its settings those columns and any derived
     setting it has; a setting a claim asks for but the table lacks is listed as unknown (the
     claim is tested, and its reason says so), and so is a metric it lacks (not run)."""
-    axes = [c for c in columns if c in RUN_KEYS]
+    axes = [c for c in columns if c in RUN_KEYS and c != "device"]  # where, not what
     levels = {a: list(dict.fromkeys(level_key(a, r[a]) for r in records)) for a in axes}
     known = set(columns) & (RUN_KEYS | DERIVED_SETTINGS)
     runs = [{k: r[k] for k in known} | {"model": r.get("model", RunConfig.model)}

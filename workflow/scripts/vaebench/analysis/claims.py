@@ -765,7 +765,7 @@ def evaluate(papers: list[dict], matches: list[dict], tables: dict[str, pd.DataF
                "diverged": claim["diverged"] if claim["test"] not in ONE_READING else "",
                "min_effect": _describe_min_effect(claim["min_effect"]),
                "paper_figure": claim.get("figure", ""), "verdict": "not run",
-               "reason": match["reason"], "_readings": []}
+               "reason": match["reason"], "_readings": [], "_reference": match["reference"]}
         if match["study"] is not None:
             table = tables[match["study"]]
             for reading in readings(claim):
@@ -833,7 +833,7 @@ def _judge(rows: list[dict], tables, axes, claims, notes) -> None:
         notes_ = [why] if why else []
         if why.startswith("too few seeds"):
             seeds = _seeds_to_decide(claim, tables[row["study"]], axes[row["study"]], parts,
-                                     family)
+                                     family, tables.get(row["_reference"]))
             row["seeds_to_decide"] = seeds["floor"]
             notes_.append(seeds["text"])
         if fragile:
@@ -857,13 +857,13 @@ def _left_out(row: dict, parts: list[Part]) -> list[str]:
 
 
 def _seeds_to_decide(claim: dict, table: pd.DataFrame, axes: list[str], parts: list[Part],
-                     family: int) -> dict:
+                     family: int, reference: pd.DataFrame | None) -> dict:
     """The seeds that would let a too-few-seeds claim decide: `floor`, the fewest whose
     smallest p reaches Holm's strictest threshold (ALPHA / family; exact: the claim re-planned
     with more seeds), and, where its parts are signed-rank tests, the seeds for 80% power at
     the observed effect (Noether's formula, docs/analysis.md "Floors and power")."""
     threshold = ALPHA / max(family, 1)
-    floor = seeds_for_floor(claim, table, axes, threshold)
+    floor = seeds_for_floor(claim, table, axes, threshold, reference)
     text = (f"{floor} seeds would let it reach that threshold" if floor
             else "more seeds alone cannot reach that threshold")
     ranked = [p for p in parts if p.differences is not None and np.isfinite(p.per_seed)]
