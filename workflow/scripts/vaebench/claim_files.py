@@ -439,6 +439,11 @@ def _why_not(claim: dict, selector: dict, study: dict) -> str:
                or r["model"] in selector["models"]]
     if not trained:
         return "no model"
+    for key, value in selector["settings"].items():
+        if key in study.get("unknown_settings", ()):
+            continue  # a runs table without the column: said beside the verdict
+        if any(r.get(key) != value for r in trained):
+            return "other settings"
     runs = [r for r in trained
             if all(a not in r or in_paper_levels(spec, a, level_key(a, r[a])) for a in spec)]
     if not runs:
@@ -446,11 +451,6 @@ def _why_not(claim: dict, selector: dict, study: dict) -> str:
             spec, a, level_key(a, r[a])) for r in trained))
         return (f"study {name} has no run inside the paper's levels ({axis}: "
                 f"{describe_paper_levels(spec, axis)})")
-    for key, value in selector["settings"].items():
-        if key in study.get("unknown_settings", ()):
-            continue  # a runs table without the column: said beside the verdict
-        if any(r.get(key) != value for r in runs):
-            return "other settings"
     outside = [a for a in selector["axes"] if len(grid[a]) < 2]
     if outside:
         return (f"study {name} has {len(grid[outside[0]])} {outside[0]} level(s) inside the "

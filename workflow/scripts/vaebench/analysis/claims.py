@@ -737,8 +737,7 @@ def decide(result: dict, parts: list[Part], p_holm: float, p_holm_against: float
         return "inconclusive", f"missing levels or runs: {result['untested']}"
     if result["ties"]:
         tie = result["ties"][0]
-        return "inconclusive", (f"a tie: {tie.label} (effect 0: every pair equal, or both "
-                                "levels diverged alike)")
+        return "inconclusive", f"a tie: {tie.label} (effect exactly 0)"
     if not result["floor"] < threshold:
         return "inconclusive", (f"too few seeds or runs: the smallest p these runs allow, "
                                 f"{result['floor']:.2g}, does not reach Holm's threshold "
