@@ -558,3 +558,11 @@ def test_a_trend_claim_with_too_few_runs_says_how_many_seeds(tmp_path):
     assert rows.loc[0, "p"] == pytest.approx(1 / 24)
     assert rows.loc[0, "reason"].startswith("too few seeds")
     assert rows.loc[0, "seeds_to_decide"] == 2
+
+
+def test_vaebench_verdicts_names_replicates_without_a_column(tmp_path, capsys):
+    table = init_study(range(3), noisy("uniform", 0.2)).drop(columns=["seed", "ari",
+                                                                      "knn_accuracy"])
+    code, _ = run_verdicts(tmp_path, table, I1)
+    assert code == 2
+    assert "two runs of a model share every axis (init)" in capsys.readouterr().err

@@ -506,8 +506,12 @@ def _pairs(part: pd.DataFrame, axis: str, blocks: list[str], scores: np.ndarray,
     the last number counts those."""
     key = (part.groupby(blocks, sort=False, dropna=False).ngroup() if blocks
            else pd.Series(0, index=part.index))
-    wide = pd.DataFrame({"key": key, "level": part[axis], "score": scores}).pivot(
-        index="key", columns="level", values="score")
+    long = pd.DataFrame({"key": key, "level": part[axis], "score": scores})
+    if long.duplicated(["key", "level"]).any():
+        raise DataError(f"two runs of a model share every axis ({', '.join([axis, *blocks])}):"
+                        " runs are paired on their axes, so a replicate needs a column of its "
+                        "own, such as seed")
+    wide = long.pivot(index="key", columns="level", values="score")
     if level_a not in wide or level_b not in wide:
         return np.array([]), np.array([]), 0
     wide = wide[[level_a, level_b]].dropna()
