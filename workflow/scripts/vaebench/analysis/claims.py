@@ -48,6 +48,7 @@ from .exact import (
     correlation_runs_inside,
     kendall_trend,
     noether_pairs,
+    pairs_for_floor,
     rank_sum,
     signed_rank,
 )
@@ -862,14 +863,21 @@ def _left_out(row: dict, parts: list[Part]) -> list[str]:
 def _seeds_to_decide(claim: dict, table: pd.DataFrame, axes: list[str], parts: list[Part],
                      family: int, reference: pd.DataFrame | None) -> dict:
     """The seeds that would let a too-few-seeds claim decide: `floor`, the fewest whose
-    smallest p reaches Holm's strictest threshold (ALPHA / family; exact: the claim re-planned
-    with more seeds), and, where its parts are signed-rank tests, the seeds for 80% power at
-    the observed effect (Noether's formula, docs/analysis.md "Floors and power")."""
+    smallest p reaches Holm's strictest threshold (ALPHA / family) — for signed-rank parts from
+    the nonzero pairs each seed gave here (so runs left out, diverged or failed, count against
+    it), else by re-planning the claim on more seeds with every run finished — and, for
+    signed-rank parts, the seeds for 80% power at the observed effect (Noether's formula,
+    docs/analysis.md "Floors and power")."""
     threshold = ALPHA / max(family, 1)
-    floor = seeds_for_floor(claim, table, axes, threshold, reference)
+    ranked = [p for p in parts if p.differences is not None and p.per_seed > 0]
+    if ranked and len(ranked) == len(parts):
+        rates = [np.count_nonzero(p.differences) / (p.n / p.per_seed) for p in ranked]
+        floor = (math.ceil(pairs_for_floor(threshold) / min(rates)) if min(rates) > 0
+                 else None)
+    else:
+        floor = seeds_for_floor(claim, table, axes, threshold, reference)
     text = (f"{floor} seeds would let it reach that threshold" if floor
             else "more seeds alone cannot reach that threshold")
-    ranked = [p for p in parts if p.differences is not None and np.isfinite(p.per_seed)]
     if ranked and len(ranked) == len(parts):
         pairs = [noether_pairs(p.differences, threshold) / p.per_seed for p in ranked]
         if np.all(np.isfinite(pairs)):
