@@ -65,7 +65,11 @@ PACKAGE = SCRIPTS / "vaebench"
 # The package modules each kind of script imports (Snakemake tracks a rule's script, not them)
 DATA_MODULES = sorted(PACKAGE.glob("data/*.py"))
 TRAINING_MODULES = [
-    *(PACKAGE / f for f in ("config.py", "inits.py", "optim.py", "train.py")),
+    *(
+        PACKAGE / f
+        for f in ("config.py", "inits.py", "job.py", "optim.py", "private_torch.py", "slots.py")
+    ),
+    PACKAGE / "train.py",
     *DATA_MODULES,
     *sorted(PACKAGE.glob("models/*.py")),
 ]

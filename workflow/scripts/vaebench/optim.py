@@ -1,4 +1,5 @@
-"""The optimizer steps and the learning-rate schedule of a run: Adam (fused), SGD and RMSprop
+"""The optimizer steps and the learning-rate schedule of a run: Adam (fused: private_torch), SGD
+and RMSprop
 at the settings the configs use (torch.optim's defaults: betas (0.9, 0.999), RMSprop's alpha
 0.99, eps 1e-8; no momentum, amsgrad or centering; weight_decay as configured), and the
 exponential schedule. The same arithmetic as torch.optim, op for op: on the CPU the parameters
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from .private_torch import adam_
+
 ADAM_BETAS = (0.9, 0.999)
 RMSPROP_ALPHA = 0.99
 EPS = 1e-8
@@ -19,10 +22,8 @@ EPS = 1e-8
 def _adam(params, grads, states, lr, weight_decay) -> None:
     steps = [s["step"] for s in states]
     torch._foreach_add_(steps, 1)
-    torch._fused_adam_(params, grads, [s["exp_avg"] for s in states],
-                       [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False, lr=lr,
-                       beta1=ADAM_BETAS[0], beta2=ADAM_BETAS[1], weight_decay=weight_decay,
-                       eps=EPS, maximize=False, grad_scale=None, found_inf=None)
+    adam_(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+          steps, lr, ADAM_BETAS, weight_decay, EPS)
 
 
 def _sgd(params, grads, states, lr, weight_decay) -> None:

@@ -70,6 +70,7 @@ from .data import (
 from .inits import apply_init
 from .models import build_model, kl_pressure
 from .optim import Optimizer
+from .private_torch import set_deterministic
 
 # What preprocessing decided, copied from its summary into every run.json.
 PREPROCESSING_CHOICES = ("top_k", "variability", "na_policy", "duplicates", "genes_sha256")
@@ -102,7 +103,7 @@ def configure_runtime(device: str, threads: int | None) -> torch.device:
     # torch.use_deterministic_algorithms would import torch._inductor (and with it dynamo and
     # sympy) only to set a flag for torch.compile, which we never use: 1.5-3 s of every job's
     # start on 2 cores. The flag the eager kernels read is this one.
-    torch._C._set_deterministic_algorithms(device == "cpu")
+    set_deterministic(device == "cpu")
     # Deterministic mode would also fill every new tensor with NaN (a debugging aid that cost
     # ~15% of a CPU epoch); our outputs never read uninitialised memory.
     torch.utils.deterministic.fill_uninitialized_memory = False

@@ -20,43 +20,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import MODEL_OPTIONS, ConfigError
-
-# A private op of torch's CPU build: fall back to nn.Linear's path wherever it is missing.
-ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
-
-
-class _OneDNNLinear(torch.autograd.Function):
-    """y = x W^T + b through oneDNN's matmul, forward and backward.
-
-    On CPU, torch sends fp32 nn.Linear to MKL, which reaches about half of oneDNN's fp32 rate on
-    these AMD machines (bench/NOTES-cpu-speed.md: ~200 vs ~450 GFLOP/s on 2 threads). Values
-    agree with nn.Linear to fp32 rounding (tests/test_models.py).
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        ctx.save_for_backward(x, weight)
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        matmul = torch.ops.mkldnn._linear_pointwise
-        grad_x = matmul(grad_out, weight.t(), None, "none", [], "") if ctx.needs_input_grad[0] \
-            else None
-        grad_w = matmul(grad_out.t(), x.t(), None, "none", [], "") if ctx.needs_input_grad[1] \
-            else None
-        grad_b = grad_out.sum(0) if ctx.needs_input_grad[2] else None
-        return grad_x, grad_w, grad_b
+from ..private_torch import linear
 
 
 class Linear(nn.Linear):
-    """nn.Linear (same parameters, init and state_dict) that uses oneDNN for fp32 on CPU."""
+    """nn.Linear (same parameters, init and state_dict) that uses oneDNN for fp32 on CPU
+    (private_torch.linear)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.device.type == "cpu" and x.dtype == torch.float32 and ONEDNN:
-            return _OneDNNLinear.apply(x, self.weight, self.bias)
-        return super().forward(x)
+        return linear(x, self.weight, self.bias)
 
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
