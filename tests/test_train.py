@@ -196,6 +196,22 @@ def test_run_json_records_settings_versions_and_device(data, tmp_path):
     assert {"torch", "numpy", "python", "vaebench"} <= set(record["versions"])
     assert record["device"]["type"] == "cpu"
     assert record["data"]["genes_sha256"] == data.summary["genes_sha256"]
+    assert record["data"]["normals"] == "keep"
+    from vaebench.code import TRAINING, checksum, modules
+
+    assert record["code_sha256"] == checksum(modules(TRAINING))
+    assert record["config"]["model_params"] == {}
+    assert record["resolved"]["model_params"] == {}  # VanillaVAE has no options
+
+
+@pytest.mark.parametrize("model,given,expected", [
+    ("betavae", {}, {"objective": "burgess", "beta": 4.0, "gamma": 10.0, "max_capacity": 25.0,
+                     "capacity_steps": 10000, "capacity_clock": "train"}),
+    ("iwae", {"num_samples": 3}, {"num_samples": 3, "objective": "antixk"}),
+])
+def test_run_json_records_every_model_option_defaults_included(data, model, given, expected):
+    _, record = train_run(config(model=model, epochs=1, model_params=given), data)
+    assert record["resolved"]["model_params"] == expected
 
 
 @pytest.mark.parametrize("key,value,message", [

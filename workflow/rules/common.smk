@@ -13,6 +13,7 @@ from snakemake.utils import validate
 # Snakefile's folder when Snakemake starts from the repository root)
 SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
+from vaebench import code  # noqa: E402  (path above)
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
 from vaebench.claim_files import claim_paths  # noqa: E402  (path above)
 from vaebench.claim_files import plan as claim_plan  # noqa: E402
@@ -64,15 +65,7 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=False)
 PACKAGE = SCRIPTS / "vaebench"
 # The package modules each kind of script imports (Snakemake tracks a rule's script, not them)
 DATA_MODULES = sorted(PACKAGE.glob("data/*.py"))
-TRAINING_MODULES = [
-    *(
-        PACKAGE / f
-        for f in ("config.py", "inits.py", "job.py", "optim.py", "private_torch.py", "slots.py")
-    ),
-    PACKAGE / "train.py",
-    *DATA_MODULES,
-    *sorted(PACKAGE.glob("models/*.py")),
-]
+TRAINING_MODULES = code.modules(code.TRAINING)
 ANALYSIS_MODULES = [
     *DATA_MODULES,
     *sorted(PACKAGE.glob("analysis/*.py")),
@@ -81,19 +74,12 @@ ANALYSIS_MODULES = [
 PLOT_MODULES = [*ANALYSIS_MODULES, PACKAGE / "plots.py"]
 
 
-def code_version(modules):
-    """A checksum of the modules' text: each rule's `params.code`, so that editing one reruns
-    the jobs that import it (Snakemake's params trigger), while a checkout or copy that only
-    touches them reruns nothing. A param, not the modules as inputs: 13,000 jobs each naming
-    20 files cost the benchmark's DAG 14 s."""
-    digest = hashlib.sha256()
-    for module in modules:
-        digest.update(module.read_bytes())
-    return digest.hexdigest()[:16]
-
-
+# Each rule's `params.code` (vaebench.code.checksum): editing a module reruns the jobs that
+# import it (Snakemake's params trigger), while a checkout or copy that only touches them reruns
+# nothing. A param, not the modules as inputs: 13,000 jobs each naming 20 files cost the
+# benchmark's DAG 14 s.
 DATA_CODE, TRAINING_CODE, ANALYSIS_CODE, PLOT_CODE = map(
-    code_version, (DATA_MODULES, TRAINING_MODULES, ANALYSIS_MODULES, PLOT_MODULES)
+    code.checksum, (DATA_MODULES, TRAINING_MODULES, ANALYSIS_MODULES, PLOT_MODULES)
 )
 
 

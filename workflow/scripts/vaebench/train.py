@@ -51,6 +51,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .code import TRAINING, checksum, modules
 from .config import (
     ACTIVE_VARIANCE,
     KL_FLOOR,
@@ -68,12 +69,13 @@ from .data import (
     write_atomic,
 )
 from .inits import apply_init
-from .models import build_model, kl_pressure
+from .models import build_model, kl_pressure, resolved_params
 from .optim import Optimizer
 from .private_torch import set_deterministic
 
 # What preprocessing decided, copied from its summary into every run.json.
-PREPROCESSING_CHOICES = ("top_k", "variability", "na_policy", "duplicates", "genes_sha256")
+PREPROCESSING_CHOICES = ("top_k", "variability", "na_policy", "duplicates", "normals",
+                         "normal_samples_dropped", "transform", "genes_sha256")
 TRAINED, UNTRAINED = "latent", "latent_untrained"  # the latent files' names (.npy)
 
 
@@ -360,7 +362,8 @@ def fit(cfg: RunConfig, data: Preprocessed,
         "divergence_epoch": rows[-1]["epoch"] if status == "diverged" else None,
         "latent_usage": usage,
         "config": dataclasses.asdict(cfg),
-        "resolved": {"output": output, "grad_clip": grad_clip, "kld_weight": kld_weight,
+        "resolved": {"model_params": resolved_params(cfg.model, cfg.model_params),
+                     "output": output, "grad_clip": grad_clip, "kld_weight": kld_weight,
                      "val_kld_weight": val_kld_weight, "reconstruction": model.reconstruction,
                      "kl_pressure": kl_pressure(kld_weight, model.reconstruction, n_genes),
                      "kl_warmup_steps": warmup_steps,
@@ -371,6 +374,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
                  "scaling": scaling, "scale_fit": data.summary.get("scale_fit", "all")},
         "device": _describe_device(device),
         "versions": _versions(),
+        "code_sha256": checksum(modules(TRAINING)),
         "wall_seconds": time.perf_counter() - started,
     }
     return rows, record, latents

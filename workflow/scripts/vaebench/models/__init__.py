@@ -22,6 +22,8 @@ recomputed from the parts.
 
 from __future__ import annotations
 
+import inspect
+
 from ..config import ConfigError
 from .base import VAE, Linear, kl_per_sample, kl_pressure
 from .beta import BetaVAE
@@ -35,12 +37,22 @@ from .vanilla import VanillaVAE
 
 __all__ = ["DIPVAE", "IWAE", "VAE", "BetaTCVAE", "BetaVAE", "CategoricalVAE", "InfoVAE",
            "Linear", "LogCoshVAE", "MODELS", "VanillaVAE", "build_model", "kl_per_sample",
-           "kl_pressure", "pairwise_sq_dists"]
+           "kl_pressure", "pairwise_sq_dists", "resolved_params"]
 
 MODELS: dict[str, type[VAE]] = {
     cls.name: cls for cls in (VanillaVAE, IWAE, InfoVAE, LogCoshVAE, BetaVAE, BetaTCVAE, DIPVAE,
                               CategoricalVAE)
 }
+
+
+def resolved_params(name: str, params: dict | None = None) -> dict:
+    """Every option of model `name` with the value a run of it uses: the run's own, else the
+    model's default (what run.json records, so that defaults are provenance too)."""
+    shared = {"self", "n_genes", "latent", "hidden", "output", "activation"}
+    defaults = {key: option.default for key, option
+                in inspect.signature(MODELS[name].__init__).parameters.items()
+                if key not in shared and option.default is not inspect.Parameter.empty}
+    return {**defaults, **(params or {})}
 
 
 def build_model(name: str, n_genes: int, latent: int, hidden: list[int], output: str,
