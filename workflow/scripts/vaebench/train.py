@@ -479,7 +479,7 @@ def write_outputs(rows: list[dict], record: dict, metrics_path, run_json_path,
     as .npy: the latent means) and run.json, each atomically, as one set: run.json is removed
     first and written last, with the row count and sha256 of the others (`outputs`), so a
     folder never holds a record beside outputs it does not describe, and aggregation can tell a
-    damaged file (analysis.verified)."""
+    damaged file (analysis.tables.verified)."""
     columns = [*record["config"]["axes"], *METRIC_COLUMNS]
     metrics = _csv_bytes(rows, columns)
     outputs = {Path(metrics_path): metrics}
