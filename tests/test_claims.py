@@ -8,9 +8,10 @@ import pytest
 import yaml
 from helpers import REPO
 
-from vaebench.analysis.claims import evaluate
 from vaebench.analysis.stats import holm
-from vaebench.claim_files import PAPERS, load_claims, plan
+from vaebench.claims.match import plan
+from vaebench.claims.spec import PAPERS, load_claims
+from vaebench.claims.verdicts import evaluate
 from vaebench.config import ConfigError
 
 INITS = ["default", "uniform", "normal", "xavier_normal", "xavier_uniform"]
@@ -330,14 +331,14 @@ def test_a_level_diverged_in_most_runs_never_contradicts_through_a_nan(tmp_path)
 
 
 def test_a_resample_without_a_finite_value_decides_nothing():
-    from vaebench.analysis.claims import _bootstrap_p
+    from vaebench.claims.tests import _bootstrap_p
 
     part = _bootstrap_p("x", 10, 0.5, np.full(2000, np.nan), True)
     assert part.p_for == part.p_against == 1.0
 
 
 def test_finite_runs_keep_their_deviations_beside_diverged_ones():
-    from vaebench.analysis.claims import _relative_deviations
+    from vaebench.claims.tests import _relative_deviations
 
     # one group: two finished runs and two diverged ones (infinite where ranked worst)
     raw = np.array([1.0, 1.2, np.inf, np.inf, 2.0, 2.0, 2.6])
@@ -445,7 +446,7 @@ def test_collapsed_runs_are_a_reading_of_latent_claims(tmp_path):
 # ----- power -----
 
 def test_noethers_pairs_give_the_power_they_promise():
-    from vaebench.analysis.exact import noether_pairs, signed_rank
+    from vaebench.claims.exact import noether_pairs, signed_rank
 
     rng = np.random.default_rng(3)
     threshold = 0.05 / 6
@@ -459,7 +460,7 @@ def test_noethers_pairs_give_the_power_they_promise():
 def test_the_correlation_runs_give_the_power_they_promise():
     from scipy import stats
 
-    from vaebench.analysis.exact import correlation_runs_inside
+    from vaebench.claims.exact import correlation_runs_inside
 
     rng = np.random.default_rng(4)
     threshold, margin = 0.05 / 6, 0.3

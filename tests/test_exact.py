@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 from scipy import stats
 
-from vaebench.analysis.exact import kendall_trend, rank_sum, signed_rank
+from vaebench.claims.exact import kendall_trend, rank_sum, signed_rank
 
 
 def test_signed_rank_counts_every_sign_flip_with_ties_and_zeros():

@@ -185,8 +185,8 @@ def test_tiny_run_produces_every_table_and_figure(finished):
 
 
 def test_every_claim_gets_a_verdict(finished):
-    from vaebench.analysis.claims import VERDICTS
-    from vaebench.claim_files import PAPERS, load_claims
+    from vaebench.claims.spec import PAPERS, load_claims
+    from vaebench.claims.verdicts import VERDICTS
 
     workdir, _ = finished
     claims = pd.read_csv(workdir / "results/claims/claims.csv")

@@ -15,8 +15,8 @@ SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 from vaebench import code  # noqa: E402  (path above)
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
-from vaebench.claim_files import claim_paths  # noqa: E402  (path above)
-from vaebench.claim_files import plan as claim_plan  # noqa: E402
+from vaebench.claims.match import plan as claim_plan  # noqa: E402  (path above)
+from vaebench.claims.spec import claim_paths  # noqa: E402
 from vaebench.config import (  # noqa: E402  (path above)
     MODEL_NAMES,
     ConfigError,
@@ -69,7 +69,7 @@ TRAINING_MODULES = code.modules(code.TRAINING)
 ANALYSIS_MODULES = [
     *DATA_MODULES,
     *sorted(PACKAGE.glob("analysis/*.py")),
-    PACKAGE / "claim_files.py",
+    *sorted(PACKAGE.glob("claims/*.py")),
 ]
 PLOT_MODULES = [*ANALYSIS_MODULES, PACKAGE / "plots.py"]
 

@@ -1,7 +1,8 @@
 from vaebench.job import logged
 
 with logged(snakemake):
-    from vaebench.analysis.claims import claim_table, write_claims
+    from vaebench.claims.report import write_claims
+    from vaebench.claims.runs import claim_table
 
     specs = snakemake.params.tables
     tables = {s: claim_table(spec["runs"], spec["latent"], spec["model"])

@@ -121,8 +121,8 @@ def _summary(args) -> None:
 
 
 def _claims(args) -> None:
-    from .analysis.claims import power_rows
-    from .claim_files import plan
+    from .claims.match import plan
+    from .claims.verdicts import power_rows
     from .config import study_runs
 
     config = load_yaml(args.configfile)
@@ -170,8 +170,9 @@ def _power_line(row: dict) -> str:
 
 
 def _verdicts(args) -> None:
-    from .analysis.claims import claim_lines, read_runs_table, verdicts_on_table
-    from .claim_files import load_claims
+    from .claims.report import claim_lines, verdicts_on_table
+    from .claims.runs import read_runs_table
+    from .claims.spec import load_claims
 
     papers = [load_claims(path) for path in args.claims]
     table = read_runs_table(args.runs)

@@ -14,6 +14,10 @@ from pathlib import Path
 
 import yaml
 
+# Beside the model, the run keys that change the loss itself: losses compare only within one
+# level (analysis.stats.by_objective), and the papers' claims, which hold one objective fixed,
+# apply to no study that compares objectives unless they name the axis.
+OBJECTIVE_AXES = ("reconstruction", "kld_weight")
 MODEL_NAMES = ("vanilla", "iwae", "infovae", "logcosh", "betavae", "betatcvae", "dipvae",
                "categorical")
 INIT_NAMES = ("default", "uniform", "normal", "xavier_normal", "xavier_uniform",

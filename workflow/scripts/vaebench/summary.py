@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .analysis.claims import VERDICTS, claim_lines
 from .analysis.stats import by_objective
 from .analysis.tables import collapse_advice, collapse_counts, usage_fields
-from .claim_files import plan
+from .claims.match import plan
+from .claims.report import claim_lines
+from .claims.verdicts import VERDICTS
 from .config import RunConfig, study_runs
 from .workdir import unfinished_outputs
 

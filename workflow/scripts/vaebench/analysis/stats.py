@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..claim_files import OBJECTIVE_AXES
+from ..config import OBJECTIVE_AXES
 from ..data import write_atomic
 from .render import render_html
 from .tables import PLATEAU_TOLERANCE, PLATEAU_WINDOW

@@ -1,24 +1,25 @@
-"""The papers' claims as data: reading and checking config/claims/<paper>.yaml, and finding
-the studies of a config each claim applies to. Without pandas: the Snakefile does this when it
-parses, so a malformed claim stops the workflow before any job, naming the file, the claim and
-the key. Testing the claims on the studies' tables: analysis.claims.
+"""Reading and checking a claim file (config/claims/<paper>.yaml): its keys, metrics, levels,
+margins and the paper's levels. A malformed claim raises ConfigError naming the file, the claim
+and the key; the Snakefile reads the files when it parses, so this happens before any job.
 
-A claim: an id, the paper's `section` and `figure`, the `claim` in one sentence, `applies_to`
-(the grid `axes` a study must vary, the `models` tested, the `settings` every run must have:
-run keys, `hidden_layers`, and the preprocessing variant's keys such as `scaling`), a `test`
-from VOCABULARY with its keys, `metric` (METRICS), and `per`: model (the claim holds in every
-model) or pooled (one comparison over all, runs paired within a model). Levels may be named, or
-be `others` (every other level of the study's grid), `highest` or `lowest` (numeric axes).
+A claim: an id, the paper's `section`, `figure` and words (`quote`), the `claim` as tested in
+one sentence, `applies_to` (the grid `axes` a study must vary, the `models` tested, the
+`settings` every run must have: run keys, `hidden_layers`, and the preprocessing variant's keys
+such as `scaling`), a `test` from the registry (claims.tests) with its keys, `metric` (METRICS),
+`per`: model (the claim holds in every model) or pooled (one comparison over all, runs paired
+within a model), how diverged runs enter (`diverged`), and the levels the paper studied
+(`paper_levels`; a file may set these two for all its claims). Levels may be named, or be
+`others` (every other level of the study's grid), `highest` or `lowest` (numeric axes), all
+among the paper's levels.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import (
+from ..config import (
     ACTIVATION_NAMES,
     INIT_NAMES,
     LATENT_KINDS,
@@ -29,13 +30,7 @@ from .config import (
     RunConfig,
     axis_value,
     load_yaml,
-    study_runs,
 )
-
-# Beside the model, the run keys that change the loss itself: losses compare only within one
-# level (analysis.stats.by_objective), and the papers' claims, which hold one objective fixed,
-# apply to no study that compares objectives unless they name the axis.
-OBJECTIVE_AXES = ("reconstruction", "kld_weight")
 
 
 @dataclass(frozen=True)
@@ -48,10 +43,12 @@ class Metric:
     # "Practical significance").
     min_effect: dict
 
-
 LOSS_MIN_EFFECT = {"relative": True, "value": 0.02}
+
 EPOCH_MIN_EFFECT = {"relative": True, "value": 0.10}
+
 SCORE_MIN_EFFECT = {"relative": False, "value": 0.02}
+
 METRICS = {
     "final_val_loss": Metric("runs", True, "final validation loss", LOSS_MIN_EFFECT),
     "final_val_recon": Metric("runs", True, "final validation reconstruction loss",
@@ -65,23 +62,7 @@ METRICS = {
     "ari": Metric("latent", False, "ARI of Leiden clusters against the label", SCORE_MIN_EFFECT),
     "knn_accuracy": Metric("latent", False, "kNN accuracy of the label", SCORE_MIN_EFFECT),
 }
-# The minimum effect of the tests whose effect is a share rather than a metric difference:
-# eta squared of the axis over the next one (most_influential), and the relative range of the
-# level medians over the next model's (most_sensitive).
-SHARE_MIN_EFFECT = {"most_influential": {"relative": False, "value": 0.05},
-                    "most_sensitive": {"relative": False, "value": 0.02}}
-# test -> (keys it needs, keys it may have) beside the common ones
-VOCABULARY = {
-    "ordering": ({"axis", "better", "worse", "metric"}, {"margin", "min_effect"}),
-    "best_level": ({"axis", "metric"}, {"best", "worst", "min_effect"}),
-    "equivalence": ({"axis", "levels", "metric", "margin"}, set()),
-    "most_influential": ({"axis", "among", "metric"}, {"min_effect"}),
-    "most_sensitive": ({"axis", "model", "metric"}, {"min_effect"}),
-    "less_variable": ({"axis", "stable", "variable", "across", "metric"}, {"learned_only"}),
-    "no_monotone": ({"metric", "margin"}, set()),
-    "fails": ({"axis", "levels"}, set()),
-    "same_ordering": ({"axis", "metric", "reference"}, set()),
-}
+
 COMMON_KEYS = {"id", "section", "claim", "quote", "applies_to", "test", "per", "figure", "note",
                "diverged", "paper_levels", "also_metric"}
 # Keys a claim file may set once for all its claims (a claim's own value wins).
@@ -89,9 +70,6 @@ FILE_DEFAULTS = ("diverged", "paper_levels")
 # How diverged runs enter a claim's test: left out (the papers' own practice: a NaN run has no
 # point in their figures) or ranked below every finished run. The other reading is computed too.
 DIVERGED_READINGS = ("drop", "worst")
-# Tests where diverged runs are the outcome (fails) or never enter (a spread or a correlation
-# has no value with an infinite member): one reading only.
-ONE_READING = ("fails", "most_sensitive", "no_monotone")
 SELECTOR_KEYS = {"axes", "models", "settings"}
 LEVEL_WORDS = ("others", "highest", "lowest")
 # Settings a claim may require beside the run keys: the preprocessing variant's and the depth.
@@ -100,7 +78,7 @@ CATEGORIES = {"model": MODEL_NAMES, "init": INIT_NAMES, "optimizer": OPTIMIZER_N
               "activation": ACTIVATION_NAMES, "reconstruction": RECONSTRUCTIONS,
               "latent_kind": LATENT_KINDS}
 RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"axes", "model_params"}
-SHIPPED = Path(__file__).resolve().parents[3] / "config" / "claims"
+SHIPPED = Path(__file__).resolve().parents[4] / "config" / "claims"
 PAPERS = ("init_methods", "hyperparameters", "eltager2023")  # the shipped files, oldest first
 
 
@@ -148,10 +126,12 @@ def _check_claim(entry, where: str) -> dict:
         if key not in entry:
             raise ConfigError(f"{where}: key `{key}` is missing")
     test = entry["test"]
-    if test not in VOCABULARY:
+    from .tests import REGISTRY  # the tests' keys; their functions need numpy and scipy
+
+    if test not in REGISTRY:
         raise ConfigError(f"{where}: key `test`: unknown test {test!r} "
-                          f"(tests: {', '.join(VOCABULARY)})")
-    needed, optional = VOCABULARY[test]
+                          f"(tests: {', '.join(REGISTRY)})")
+    needed, optional = REGISTRY[test].needs, REGISTRY[test].optional
     for key in needed - set(entry):
         raise ConfigError(f"{where}: key `{key}` is missing (test {test} needs "
                           f"{', '.join(sorted(needed))})")
@@ -215,8 +195,10 @@ def _default_min_effect(claim: dict) -> dict | None:
     """The documented minimum effect of an ordering, best-level or influence claim on its
     (first) metric; None where the test has none (equivalence and non-inferiority have their
     margin, the others no effect in the metric's units)."""
-    if claim["test"] in SHARE_MIN_EFFECT:
-        return SHARE_MIN_EFFECT[claim["test"]]
+    from .tests import REGISTRY
+
+    if REGISTRY[claim["test"]].min_effect is not None:
+        return REGISTRY[claim["test"]].min_effect
     if claim["test"] in ("ordering", "best_level") and "margin" not in claim:
         return METRICS[claim["metric"][0]].min_effect
     return None
@@ -324,156 +306,3 @@ def _check_margin(margin, test: str, where: str) -> dict:
         return {"relative": False, "value": float(margin)}
     raise ConfigError(f"{where}: {margin!r} is not a margin (a percentage such as 5%, or a "
                       "positive number; no_monotone: a bound on |rho| below 1)")
-
-
-# ----- which study a claim applies to -----
-
-
-def study_facts(name: str, spec: dict, config: dict, runs: dict[str, dict],
-                saves_latent: bool) -> dict:
-    """What matching needs to know of one study: its grid levels (as in run paths), the
-    settings of every run (defaults filled in, the depth and the preprocessing variant's keys
-    added) and whether it saves latent spaces."""
-    from .data import preprocess  # pandas: only when a config's studies are matched
-
-    variant = {name: p.default for name, p in inspect.signature(preprocess).parameters.items()
-               if p.default is not inspect.Parameter.empty}
-    variant.update(config.get("preprocess", {}).get(spec["preprocess"], {}))
-    defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-                for f in dataclasses.fields(RunConfig)}
-    resolved = []
-    for settings in runs.values():
-        run = {**defaults, **settings}
-        run["hidden_layers"] = len(run["hidden"])
-        run.update({k: variant.get(k) for k in DERIVED_SETTINGS - {"hidden_layers"}})
-        resolved.append(run)
-    return {"name": name, "levels": {a: [level_key(a, v) for v in vs]
-                                     for a, vs in spec["grid"].items()},
-            "runs": resolved, "saves_latent": saves_latent}
-
-
-def table_facts(name: str, records: list[dict], columns: list[str]) -> dict:
-    """What matching needs to know of a runs table made elsewhere (`vaebench verdicts`): its
-    axes are the columns named like run keys, its settings those columns and any derived
-    setting it has; a setting a claim asks for but the table lacks is listed as unknown (the
-    claim is tested, and its reason says so), and so is a metric it lacks (not run)."""
-    axes = [c for c in columns if c in RUN_KEYS and c != "device"]  # where, not what
-    levels = {a: list(dict.fromkeys(level_key(a, r[a]) for r in records)) for a in axes}
-    known = set(columns) & (RUN_KEYS | DERIVED_SETTINGS)
-    runs = [{k: r[k] for k in known} | {"model": r.get("model", RunConfig.model)}
-            for r in records]
-    return {"name": name, "levels": levels, "runs": runs,
-            "saves_latent": any(m in columns for m in METRICS if METRICS[m].table == "latent"),
-            "unknown_settings": (RUN_KEYS | DERIVED_SETTINGS) - known,
-            "metrics": [m for m in METRICS if m in columns]}
-
-
-def plan(config: dict, runs: dict[str, dict[str, dict]] | None = None):
-    """(papers, matches) of a workflow config: its claim files (`claims:`) read and checked, and
-    each claim matched to its studies. runs: study -> its runs (config.study_runs), where the
-    caller has them already."""
-    papers = [load_claims(path) for path in claim_paths(config.get("claims"))]
-    facts = [study_facts(name, spec, config,
-                         runs[name] if runs else study_runs(name, spec, config),
-                         spec.get("save_latent") is not None)
-             for name, spec in config["studies"].items()]
-    return papers, match_claims([c for p in papers for c in p["claims"]], facts)
-
-
-def match_claims(claims: list[dict], facts: list[dict]) -> list[dict]:
-    """Per claim, the studies it applies to: [{claim, study, reference, reason}]; one entry
-    with study None and the reason where none applies ("not run")."""
-    out = []
-    for claim in claims:
-        found, misses = [], []
-        for study in facts:
-            reason = _why_not(claim, claim["applies_to"], study)
-            if reason:
-                misses.append(reason)
-                continue
-            reference = None
-            if "reference" in claim:
-                candidates = [f for f in facts if f["name"] != study["name"]
-                              and not _why_not(claim, claim["reference"], f)]
-                if not candidates:
-                    misses.append(f"study {study['name']} has no reference study "
-                                  f"({_describe(claim['reference'])})")
-                    continue
-                reference = candidates[0]["name"]
-            found.append({"paper": claim["paper"], "claim": claim["id"], "study": study["name"],
-                          "reference": reference, "reason": ""})
-        if not found:
-            near = [m for m in misses if m.startswith("study ")]
-            reason = near[0] if near else (
-                f"no study of the config {_describe(claim['applies_to'])}")
-            found = [{"paper": claim["paper"], "claim": claim["id"], "study": None,
-                      "reference": None, "reason": reason}]
-        out += found
-    return out
-
-
-def _describe(selector: dict) -> str:
-    parts = []
-    if selector["axes"]:
-        parts.append("varies " + " and ".join(selector["axes"]))
-    if selector["models"]:
-        parts.append("trains " + " or ".join(selector["models"]))
-    if selector["settings"]:
-        parts.append("has " + ", ".join(f"{k} {v}" for k, v in selector["settings"].items()))
-    return ", ".join(parts) or "(any study)"
-
-
-def _why_not(claim: dict, selector: dict, study: dict) -> str:
-    """'' where the claim applies to the study; else why not: '' never starts with 'study '
-    unless the study is a near miss (it has the axes, lacks a level or the metric)."""
-    spec, name = claim.get("paper_levels", {}), study["name"]
-    if any(a not in study["levels"] or len(study["levels"][a]) < 2 for a in selector["axes"]):
-        return "no axis"
-    varied = [a for a in OBJECTIVE_AXES if len(study["levels"].get(a, [])) > 1]
-    if [a for a in varied if a not in selector["axes"]]:
-        return "compares objectives"  # the papers' claims hold one objective fixed
-    # only the levels the paper studied stand for it (a study's others are left out)
-    grid = {a: [lv for lv in levels if in_paper_levels(spec, a, lv)]
-            for a, levels in study["levels"].items()}
-    trained = [r for r in study["runs"] if not selector["models"]
-               or r["model"] in selector["models"]]
-    if not trained:
-        return "no model"
-    for key, value in selector["settings"].items():
-        if key in study.get("unknown_settings", ()):
-            continue  # a runs table without the column: said beside the verdict
-        if any(r.get(key) != value for r in trained):
-            return "other settings"
-    runs = [r for r in trained
-            if all(a not in r or in_paper_levels(spec, a, level_key(a, r[a])) for a in spec)]
-    if not runs:
-        axis = next(a for a in spec if all(a in r and not in_paper_levels(
-            spec, a, level_key(a, r[a])) for r in trained))
-        return (f"study {name} has no run inside the paper's levels ({axis}: "
-                f"{describe_paper_levels(spec, axis)})")
-    outside = [a for a in selector["axes"] if len(grid[a]) < 2]
-    if outside:
-        return (f"study {name} has {len(grid[outside[0]])} {outside[0]} level(s) inside the "
-                f"paper's ({describe_paper_levels(spec, outside[0])}), two are needed")
-    name = study["name"]
-    grid_levels = grid.get(claim.get("axis"), [])
-    wanted = [lv for key in ("better", "worse", "best", "worst", "levels", "stable",
-                             "variable") for lv in claim.get(key, [])
-              if lv not in LEVEL_WORDS]
-    absent = [m for m in claim.get("model", []) if m not in {r["model"] for r in runs}]
-    if absent:
-        return f"study {name} does not train {', '.join(absent)}"
-    missing = [lv for lv in dict.fromkeys(wanted) if lv not in grid_levels]
-    if missing:
-        return f"study {name} lacks the {claim['axis']} level(s) {', '.join(missing)}"
-    for axis in claim.get("among", []) + claim.get("across", []):
-        if axis not in grid or len(grid[axis]) < 2:
-            return f"study {name} does not vary {axis}"
-    if "metrics" in study and any(m not in study["metrics"] for m in claim["metric"]):
-        return (f"study {name} has no column "
-                f"{', '.join(m for m in claim['metric'] if m not in study['metrics'])}")
-    if any(METRICS[m].table == "latent" for m in claim["metric"]) \
-            and not study["saves_latent"]:
-        return f"study {name} saves no latent spaces (save_latent), so it has no " \
-               f"{' or '.join(m for m in claim['metric'] if METRICS[m].table == 'latent')}"
-    return ""
