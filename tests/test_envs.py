@@ -21,13 +21,17 @@ RULE_FILES = [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow" / "rul
 DISTRIBUTION = {"yaml": "pyyaml", "sklearn": "scikit-learn", "sksurv": "scikit-survival",
                 "PIL": "pillow"}
 # what each env runs: the training code, or everything else (no torch)
+# (the data modules a training job imports: not the readers of raw formats, which need h5py)
 TRAINING_CODE = [SCRIPTS / "train.py", *(PACKAGE / f"{m}.py" for m in
-                                         ("config", "inits", "optim", "train")),
+                                         ("config", "inits", "job", "optim", "private_torch",
+                                          "slots", "train", "code")),
                  *(PACKAGE / "data" / f"{m}.py" for m in ("__init__", "files", "preprocess")),
                  *(PACKAGE / "models").glob("*.py")]
 ANALYSIS_CODE = [p for p in [*SCRIPTS.glob("*.py"), *PACKAGE.glob("*.py"),
-                             *(PACKAGE / "data").glob("*.py"), *(PACKAGE / "analysis").glob("*.py")]
-                 if p.name not in {"train.py", "inits.py", "optim.py", "cli.py"}]
+                             *(PACKAGE / "data").glob("*.py"), *(PACKAGE / "analysis").glob("*.py"),
+                             *(PACKAGE / "claims").glob("*.py")]
+                 if p.name not in {"train.py", "inits.py", "optim.py", "private_torch.py",
+                                   "cli.py"}]
 
 
 def pins(requirements) -> dict[str, str]:
