@@ -45,6 +45,7 @@ import json
 import math
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,7 @@ from .data import (
     write_atomic,
 )
 from .inits import apply_init
-from .models import build_model, kl_pressure, resolved_params
+from .models import Objective, build_model, resolve_objective, resolved_params
 from .optim import Optimizer
 from .private_torch import set_deterministic
 
@@ -224,6 +225,31 @@ def train_run(cfg: RunConfig, data: Preprocessed) -> tuple[list[dict], dict]:
     return rows, record
 
 
+@dataclass
+class Split:
+    """A run's data: the training and validation rows on the device, the scaling the
+    preprocessing applied, and the run's own scaler where it fits one (scale_fit: train)."""
+    x_train: torch.Tensor
+    x_val: torch.Tensor
+    scaling: str
+    describe: str  # the split in words, for messages
+    scaler: tuple[np.ndarray, np.ndarray] | None = None
+
+    def every_sample(self, x: np.ndarray) -> np.ndarray:
+        """All rows of the matrix as the model sees them (for the latent means)."""
+        return x if self.scaler is None else apply_scaler(x, *self.scaler)
+
+
+@dataclass
+class Schedule:
+    """The run's steps: batches per epoch, the KL warm-up's steps, the validation batch, and
+    the first epoch early stopping may end."""
+    n_batches: int
+    warmup_steps: int
+    val_batch: int
+    min_epochs: int
+
+
 def fit(cfg: RunConfig, data: Preprocessed,
         progress=None) -> tuple[list[dict], dict, np.ndarray | None]:
     """train_run, plus the encoder means of all samples when cfg.save_latent (else None):
@@ -233,24 +259,13 @@ def fit(cfg: RunConfig, data: Preprocessed,
     device = configure_runtime(cfg.device, cfg.threads)
     torch.manual_seed(cfg.seed)
     batch_gen = torch.Generator().manual_seed(cfg.seed)
-
-    train_idx, val_idx = split_indices(len(data.x), cfg.val_fraction, cfg.seed)
-    x_train, x_val = data.x[train_idx], data.x[val_idx]
-    scaling = data.summary.get("scaling", "none")
-    if data.summary.get("scale_fit") == "train":
-        offset, scale = fit_scaler(x_train, scaling)
-        x_train, x_val = apply_scaler(x_train, offset, scale), apply_scaler(x_val, offset, scale)
-    x_train = torch.as_tensor(np.ascontiguousarray(x_train), device=device)
-    x_val = torch.as_tensor(np.ascontiguousarray(x_val), device=device)
-    n_train, n_genes = x_train.shape
-    split = (f"of {len(data.x)} samples, val_fraction={cfg.val_fraction} leaves {n_train} for "
-             f"training and {len(x_val)} for validation")
-    if cfg.batch_size > n_train:
-        raise ConfigError(f"batch_size={cfg.batch_size} exceeds the training samples: {split}")
+    split = split_data(cfg, data, device)
+    schedule = check_run(cfg, split)
 
     output = cfg.output
     if output == "auto":  # sigmoid only where the data live in [0, 1]
-        output = "sigmoid" if scaling == "minmax" else "linear"
+        output = "sigmoid" if split.scaling == "minmax" else "linear"
+    n_train, n_genes = split.x_train.shape
     model = build_model(cfg.model, n_genes, cfg.latent, cfg.hidden, output, cfg.model_params,
                         cfg.activation, cfg.reconstruction)
     init_touched = apply_init(model, cfg.init, cfg.init_layers)
@@ -258,34 +273,77 @@ def fit(cfg: RunConfig, data: Preprocessed,
     # torch.optim's arithmetic (Adam fused: one kernel per step), without its start-up cost
     optimizer = Optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
     grad_clip = model.default_grad_clip if cfg.grad_clip == "auto" else cfg.grad_clip
-    kld_weight, val_kld_weight = resolve_kld_weight(cfg, model, n_train, len(x_val))
-    n_batches = n_train // cfg.batch_size if cfg.drop_last else math.ceil(n_train / cfg.batch_size)
-    warmup_steps = cfg.kl_warmup * n_batches
-    # early stopping (and the convergence epoch) wait for the KL weight to reach its value
-    min_epochs = max(cfg.min_epochs, cfg.kl_warmup)
-    val_batch = cfg.val_batch_size or len(x_val)
-    # BatchNorm (training) and InfoVAE's B(B-1) cannot take a batch of one sample. The message
-    # names the setting the user chose: without val_batch_size, that is val_fraction.
-    if len(x_val) == 1:
-        raise ConfigError(f"val_fraction={cfg.val_fraction} leaves 1 of the {len(data.x)} "
-                          "samples for validation, and a validation batch needs at least 2: "
-                          "raise val_fraction")
-    for key, size, n in (("batch_size", cfg.batch_size, n_train if not cfg.drop_last else 0),
-                         ("val_batch_size", cfg.val_batch_size, len(x_val))):
-        if size is not None and (size == 1 or (n and n % size == 1)):
-            raise ConfigError(f"{key}={size} leaves a batch of one sample ({split}); choose "
-                              f"another {key}")
+    objective = resolve_objective(model, cfg.kld_weight, cfg.batch_size, n_train,
+                                  len(split.x_val), n_genes)
 
     latents = None
     if cfg.save_latent:  # the untrained-encoder baseline: the same encoder, as initialised
-        x_all = data.x
-        if data.summary.get("scale_fit") == "train":
-            x_all = apply_scaler(x_all, offset, scale)
         # sampled z draws from a generator of its own: training's random numbers stay the same
         draws = (torch.Generator(device=device).manual_seed(cfg.seed)
                  if cfg.latent_kind == "sample" else None)
-        latents = {UNTRAINED: encode_means(model, x_all, val_batch, device, draws)}
+        x_all = split.every_sample(data.x)
+        latents = {UNTRAINED: encode_means(model, x_all, schedule.val_batch, device, draws)}
 
+    rows, status, stop_reason, error = train_loop(cfg, model, optimizer, objective, grad_clip,
+                                                  split, schedule, batch_gen, progress)
+
+    if latents is not None:
+        latents[TRAINED] = encode_means(model, x_all, schedule.val_batch, device, draws)
+    usage = latent_usage(model, split.x_val, schedule.val_batch) if status != "failed" else None
+    record = run_record(cfg, data, rows, status, stop_reason, error, usage, split, schedule,
+                        objective, {"output": output, "grad_clip": grad_clip,
+                                    "init_layers_touched": init_touched}, device)
+    record["wall_seconds"] = time.perf_counter() - started
+    return rows, record, latents
+
+
+def split_data(cfg: RunConfig, data: Preprocessed, device: torch.device) -> Split:
+    """The run's split of the samples (its seed's), scaled on the training rows where the
+    preprocessing left that to the run (scale_fit: train), on the device."""
+    train_idx, val_idx = split_indices(len(data.x), cfg.val_fraction, cfg.seed)
+    x_train, x_val = data.x[train_idx], data.x[val_idx]
+    scaling, scaler = data.summary.get("scaling", "none"), None
+    if data.summary.get("scale_fit") == "train":
+        scaler = fit_scaler(x_train, scaling)
+        x_train, x_val = apply_scaler(x_train, *scaler), apply_scaler(x_val, *scaler)
+    describe = (f"of {len(data.x)} samples, val_fraction={cfg.val_fraction} leaves "
+                f"{len(x_train)} for training and {len(x_val)} for validation")
+    return Split(torch.as_tensor(np.ascontiguousarray(x_train), device=device),
+                 torch.as_tensor(np.ascontiguousarray(x_val), device=device), scaling,
+                 describe, scaler)
+
+
+def check_run(cfg: RunConfig, split: Split) -> Schedule:
+    """The checks only the data can make (ConfigError naming the setting), and the schedule.
+    BatchNorm (training) and InfoVAE's B(B-1) cannot take a batch of one sample; the message
+    names the setting the user chose (without val_batch_size, that is val_fraction)."""
+    n_train, n_val = len(split.x_train), len(split.x_val)
+    if cfg.batch_size > n_train:
+        raise ConfigError(f"batch_size={cfg.batch_size} exceeds the training samples: "
+                          f"{split.describe}")
+    if n_val == 1:
+        raise ConfigError(f"val_fraction={cfg.val_fraction} leaves 1 of the {n_train + 1} "
+                          "samples for validation, and a validation batch needs at least 2: "
+                          "raise val_fraction")
+    for key, size, n in (("batch_size", cfg.batch_size, n_train if not cfg.drop_last else 0),
+                         ("val_batch_size", cfg.val_batch_size, n_val)):
+        if size is not None and (size == 1 or (n and n % size == 1)):
+            raise ConfigError(f"{key}={size} leaves a batch of one sample ({split.describe}); "
+                              f"choose another {key}")
+    n_batches = n_train // cfg.batch_size if cfg.drop_last else math.ceil(n_train / cfg.batch_size)
+    # early stopping (and the convergence epoch) wait for the KL weight to reach its value
+    return Schedule(n_batches, cfg.kl_warmup * n_batches, cfg.val_batch_size or n_val,
+                    max(cfg.min_epochs, cfg.kl_warmup))
+
+
+def train_loop(cfg: RunConfig, model, optimizer: Optimizer, objective: Objective,
+               grad_clip: float | None, split: Split, schedule: Schedule,
+               batch_gen: torch.Generator,
+               progress=None) -> tuple[list[dict], str, str, str | None]:
+    """The epochs, plain: (metrics rows, status, stop reason, error)."""
+    x_train, x_val = split.x_train, split.x_val
+    n_train, n_batches, val_batch = len(x_train), schedule.n_batches, schedule.val_batch
+    warmup_steps = schedule.warmup_steps
     rows: list[dict] = []
     status, stop_reason, error = "ok", f"completed {cfg.epochs} epochs", None
     for epoch in range(1, cfg.epochs + 1):
@@ -294,13 +352,13 @@ def fit(cfg: RunConfig, data: Preprocessed,
         try:
             model.train()
             model.dataset_size = n_train
-            perm = torch.randperm(n_train, generator=batch_gen).to(device)
+            perm = torch.randperm(n_train, generator=batch_gen).to(x_train.device)
             train_sums = None
             for b in range(n_batches):
                 x = x_train[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]]
                 step = (epoch - 1) * n_batches + b + 1
-                weight = kld_weight * min(step / warmup_steps, 1.0) if warmup_steps \
-                    else kld_weight
+                weight = objective.kld_weight * min(step / warmup_steps, 1.0) if warmup_steps \
+                    else objective.kld_weight
                 parts = model.loss(x, model(x), weight)
                 optimizer.zero_grad()
                 parts["loss"].backward()
@@ -317,7 +375,7 @@ def fit(cfg: RunConfig, data: Preprocessed,
             with torch.inference_mode():
                 for b in range(n_val_batches):
                     x = x_val[b * val_batch:(b + 1) * val_batch]
-                    val_parts = model.loss(x, model(x), val_kld_weight)
+                    val_parts = model.loss(x, model(x), objective.val_kld_weight)
                     val_sums = _add_parts(val_sums, val_parts)
         except RuntimeError as err:
             if not _out_of_memory(err):
@@ -336,20 +394,26 @@ def fit(cfg: RunConfig, data: Preprocessed,
             break
         if cfg.early_stopping and converged_at(_stopping_curve(cfg, rows), cfg.min_delta,
                                                cfg.patience, cfg.stopping,
-                                               min_epochs) == epoch:
+                                               schedule.min_epochs) == epoch:
             stop_reason = (f"validation reconstruction improved < {cfg.min_delta:.0%}"
                            if cfg.stopping == "relative_recon" else
                            f"validation loss improved by <= {cfg.min_delta}")
             stop_reason += f" for {cfg.patience} epoch(s) at epoch {epoch}"
             break
+    return rows, status, stop_reason, error
 
-    if latents is not None:
-        latents[TRAINED] = encode_means(model, x_all, val_batch, device, draws)
-    usage = latent_usage(model, x_val, val_batch) if status != "failed" else None
 
+def run_record(cfg: RunConfig, data: Preprocessed, rows: list[dict], status: str,
+               stop_reason: str, error: str | None, usage: dict | None, split: Split,
+               schedule: Schedule, objective: Objective, resolved: dict,
+               device: torch.device) -> dict:
+    """run.json's content: the outcome, the convergence measures, latent usage, the settings as
+    given and as resolved (the objective's included), the data, the device, the versions and
+    the code's checksum."""
     ok_rows = [r for r in rows if math.isfinite(r["val_loss"])]
     best = min(ok_rows, key=lambda r: r["val_loss"]) if ok_rows else None
-    record = {
+    n_train, n_genes = split.x_train.shape
+    return {
         "status": status,
         "stop_reason": stop_reason,
         "error": error,
@@ -358,42 +422,27 @@ def fit(cfg: RunConfig, data: Preprocessed,
         "best_val_loss": best["val_loss"] if best else None,
         "final_val_loss": rows[-1]["val_loss"] if rows else None,
         "convergence_epoch": converged_at(_stopping_curve(cfg, ok_rows), cfg.min_delta,
-                                          cfg.patience, cfg.stopping, min_epochs),
+                                          cfg.patience, cfg.stopping, schedule.min_epochs),
         "divergence_epoch": rows[-1]["epoch"] if status == "diverged" else None,
         "latent_usage": usage,
         "config": dataclasses.asdict(cfg),
         "resolved": {"model_params": resolved_params(cfg.model, cfg.model_params),
-                     "output": output, "grad_clip": grad_clip, "kld_weight": kld_weight,
-                     "val_kld_weight": val_kld_weight, "reconstruction": model.reconstruction,
-                     "kl_pressure": kl_pressure(kld_weight, model.reconstruction, n_genes),
-                     "kl_warmup_steps": warmup_steps,
-                     "init_layers_touched": init_touched, "n_batches_per_epoch": n_batches,
-                     "val_batch_size": val_batch},
-        "data": {"n_train": n_train, "n_val": len(x_val), "n_genes": n_genes,
+                     "output": resolved["output"], "grad_clip": resolved["grad_clip"],
+                     "kld_weight": objective.kld_weight,
+                     "val_kld_weight": objective.val_kld_weight,
+                     "reconstruction": objective.reconstruction,
+                     "kl_pressure": objective.kl_pressure,
+                     "kl_warmup_steps": schedule.warmup_steps,
+                     "init_layers_touched": resolved["init_layers_touched"],
+                     "n_batches_per_epoch": schedule.n_batches,
+                     "val_batch_size": schedule.val_batch},
+        "data": {"n_train": n_train, "n_val": len(split.x_val), "n_genes": n_genes,
                  **{key: data.summary.get(key) for key in PREPROCESSING_CHOICES},
-                 "scaling": scaling, "scale_fit": data.summary.get("scale_fit", "all")},
+                 "scaling": split.scaling, "scale_fit": data.summary.get("scale_fit", "all")},
         "device": _describe_device(device),
         "versions": _versions(),
         "code_sha256": checksum(modules(TRAINING)),
-        "wall_seconds": time.perf_counter() - started,
     }
-    return rows, record, latents
-
-
-def resolve_kld_weight(cfg: RunConfig, model, n_train: int, n_val: int) -> tuple[float, float]:
-    """(training, validation) KL weight of a run (module docstring). M_N is batch / n_train,
-    also in validation (AntixK/PyTorch-VAE experiment.py before its 2021 rewrite;
-    docs/decisions.md); "per_split" divides by the validation set's size there (the
-    benchmark's fork)."""
-    m_n = cfg.batch_size / n_train
-    if model.fixed_kld_weight is not None:
-        return model.fixed_kld_weight, model.fixed_kld_weight
-    if cfg.kld_weight is None:
-        weight = m_n if model.reconstruction == "mean" else 1.0
-        return weight, weight
-    if cfg.kld_weight == "per_split":
-        return m_n, cfg.batch_size / n_val
-    return float(cfg.kld_weight), float(cfg.kld_weight)
 
 
 def latent_usage(model: torch.nn.Module, x: torch.Tensor, batch: int) -> dict:

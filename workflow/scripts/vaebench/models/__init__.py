@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 
 from ..config import ConfigError
-from .base import VAE, Linear, kl_per_sample, kl_pressure
+from .base import VAE, Linear, Objective, kl_per_sample, kl_pressure, resolve_objective
 from .beta import BetaVAE
 from .betatc import BetaTCVAE
 from .categorical import CategoricalVAE
@@ -36,8 +36,9 @@ from .logcosh import LogCoshVAE
 from .vanilla import VanillaVAE
 
 __all__ = ["DIPVAE", "IWAE", "VAE", "BetaTCVAE", "BetaVAE", "CategoricalVAE", "InfoVAE",
-           "Linear", "LogCoshVAE", "MODELS", "VanillaVAE", "build_model", "kl_per_sample",
-           "kl_pressure", "pairwise_sq_dists", "resolved_params"]
+           "Linear", "LogCoshVAE", "MODELS", "Objective", "VanillaVAE", "build_model",
+           "kl_per_sample", "kl_pressure", "pairwise_sq_dists", "resolve_objective",
+           "resolved_params"]
 
 MODELS: dict[str, type[VAE]] = {
     cls.name: cls for cls in (VanillaVAE, IWAE, InfoVAE, LogCoshVAE, BetaVAE, BetaTCVAE, DIPVAE,

@@ -15,6 +15,8 @@ In both, the weight on the KL per unit of summed squared error is the run's KL p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -164,3 +166,35 @@ class VAE(nn.Module):
     def loss(self, x: Tensor, out: dict[str, Tensor], kld_weight: float) -> dict[str, Tensor]:
         """x [B x G], the output of forward, M_N -> {"loss", "recon", "kld", ...} scalars."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a run optimises, resolved once (`resolve_objective`): the reconstruction's reduction,
+    the KL weight in training and in validation, and the KL pressure (the weight on the KL per
+    unit of summed squared error: base.kl_pressure). The trainer uses it, run.json records it."""
+    reconstruction: str
+    kld_weight: float
+    val_kld_weight: float
+    kl_pressure: float
+
+
+def resolve_objective(model: VAE, kld_weight, batch_size: int, n_train: int, n_val: int,
+                      n_genes: int) -> Objective:
+    """The one place the KL weight is decided. A model may fix it (DIPVAE's fork: 1); the run
+    setting `kld_weight` null is M_N = batch / n_train with reconstruction "mean" (the studies;
+    also in validation, as AntixK/PyTorch-VAE's experiment.py before its 2021 rewrite:
+    docs/decisions.md) and 1 with "sum" (each model's published objective); "per_split"
+    divides by the validation set's size in validation (the benchmark's fork); a number is
+    used as it is."""
+    m_n = batch_size / n_train
+    if model.fixed_kld_weight is not None:
+        weights = (model.fixed_kld_weight, model.fixed_kld_weight)
+    elif kld_weight is None:
+        weights = (m_n, m_n) if model.reconstruction == "mean" else (1.0, 1.0)
+    elif kld_weight == "per_split":
+        weights = (m_n, batch_size / n_val)
+    else:
+        weights = (float(kld_weight), float(kld_weight))
+    return Objective(model.reconstruction, *weights,
+                     kl_pressure(weights[0], model.reconstruction, n_genes))
