@@ -243,8 +243,13 @@ def test_a_malformed_claim_names_file_claim_and_key(tmp_path, edit, key, message
 
 
 def test_every_shipped_claim_is_well_formed_and_the_issue_list_is_there():
-    ids = {c["id"] for name in PAPERS for c in
-           load_claims(REPO / "config" / "claims" / f"{name}.yaml")["claims"]}
+    claims = [c for name in PAPERS
+              for c in load_claims(REPO / "config" / "claims" / f"{name}.yaml")["claims"]]
+    ids = {c["id"] for c in claims}
+    # each quotes its paper in one short sentence
+    for claim in claims:
+        quote = claim.get("quote", "")
+        assert quote and len(quote) <= 200 and ". " not in quote.rstrip("."), claim["id"]
     assert {"I1", "I2", "I3", "I4a", "I4b", "I5", "I6a", "I6b", "I7", "I8a", "I8b", "I9", "I10",
             "I11"} <= ids
     assert {"H1", "H2a", "H2b", "H3a", "H3b", "H4a", "H4b", "H5", "H6", "H7a", "H7b"} <= ids
