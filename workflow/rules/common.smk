@@ -15,17 +15,14 @@ SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 from vaebench import code  # noqa: E402  (path above)
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
-from vaebench.claims.match import plan as claim_plan  # noqa: E402  (path above)
-from vaebench.claims.spec import claim_paths  # noqa: E402
+from vaebench.plan import Plan  # noqa: E402
+from vaebench.claims.spec import claim_paths  # noqa: E402  (path above)
 from vaebench.config import (  # noqa: E402  (path above)
-    MODEL_NAMES,
     ConfigError,
     RunConfig,
     axis_value,
-    encoder_key,
     repeated_keys,
     repeated_keys_message,
-    study_runs,
 )
 
 
@@ -83,121 +80,20 @@ DATA_CODE, TRAINING_CODE, ANALYSIS_CODE, PLOT_CODE = map(
 )
 
 
-def expand_study(name, study):
-    """{run path: resolved run settings} for every grid point of one study (config.study_runs),
-    after checking what only the workflow knows: its dataset, variant and figure."""
-    for key, where in (("dataset", "datasets"), ("preprocess", "preprocess")):
-        if study[key] not in config[where]:
-            raise WorkflowError(
-                f"studies.{name}.{key}: {study[key]!r} is not defined under `{where}:` "
-                f"(defined: {', '.join(config[where])})"
-            )
-    check_figure(name, study)
+def read_plan():
+    """Everything the workflow will do (vaebench.plan): the runs of every study, the saved latent
+    spaces, the shared untrained encoders and the claims matched to the studies. A fault only
+    the plan can show (a study naming an undefined dataset, a save_latent value outside the
+    grid, a malformed claim) stops the workflow here, before any job."""
     try:
-        return study_runs(name, study, config)
+        return Plan.of(config)
     except ConfigError as err:
         raise WorkflowError(str(err)) from None
 
 
-def check_figure(name, study):
-    """The axes a study's figure names must be grid axes, and its ylim keys models: a typo
-    would otherwise fail only in the figures job, after all the training."""
-    figure = study.get("figure", {})
-    grid = list(study["grid"])
-    if figure.get("kind", "curves") == "curves":
-        named = {"hue": figure.get("hue")}
-    else:  # dots: x and y are needed (their defaults too), col is optional
-        named = {
-            "x": figure.get("x", "latent"),
-            "y": figure.get("y", "lr"),
-            "col": figure.get("col"),
-        }
-    for key, axis in named.items():
-        if axis is not None and axis not in grid:
-            raise WorkflowError(
-                f"studies.{name}.figure.{key}: {axis!r} is not an axis of the "
-                f"study's grid ({', '.join(grid)})"
-            )
-    unknown = sorted(set(figure.get("ylim", {})) - set(MODEL_NAMES))
-    if unknown:
-        raise WorkflowError(
-            f"studies.{name}.figure.ylim: {unknown} are not models "
-            f"(models: {', '.join(MODEL_NAMES)})"
-        )
-
-
-def latent_selection(name, study):
-    """The run paths of a study whose encoder means are saved (`save_latent`: axis -> values, a
-    sub-grid; a run is selected when each named axis has one of the listed values; absent or
-    null: none; {}: every run), in grid order."""
-    selection = study.get("save_latent")
-    if selection is None:
-        return []
-    for axis, values in selection.items():
-        grid = [axis_value(v) for v in study["grid"].get(axis, [])]
-        missing = [v for v in values if axis_value(v) not in grid]
-        if axis not in study["grid"] or missing:
-            raise WorkflowError(
-                f"studies.{name}.save_latent.{axis}: {missing or values!r} is not among the "
-                f"grid's values ({', '.join(grid) if grid else 'no such grid axis'})"
-            )
-    return [
-        path
-        for path, settings in RUNS[name].items()
-        if all(settings["axes"][a] in {axis_value(v) for v in vs} for a, vs in selection.items())
-    ]
-
-
-def drop_unused_latent_kind(name, study):
-    """`latent_kind` says what a saved latent space holds: it means nothing to a run that saves
-    none. As a grid axis there it is refused; set elsewhere (defaults, base), it is left out of
-    those runs' settings, so that editing it reruns only the runs it changes."""
-    saved = set(LATENT_RUNS[name])
-    if "latent_kind" in study["grid"] and set(RUNS[name]) - saved:
-        unsaved = next(path for path in RUNS[name] if path not in saved)
-        raise WorkflowError(
-            f"studies.{name}.grid.latent_kind: run {unsaved} saves no latent space "
-            "(save_latent), so its latent_kind has no effect; select the runs in save_latent "
-            "or drop the axis"
-        )
-    for path, settings in RUNS[name].items():
-        if path not in saved:
-            settings.pop("latent_kind", None)
-
-
-RUNS = {name: expand_study(name, study) for name, study in config["studies"].items()}
-LATENT_RUNS = {name: latent_selection(name, study) for name, study in config["studies"].items()}
-for name, study in config["studies"].items():
-    drop_unused_latent_kind(name, study)
-
-
-def untrained_sources(study):
-    """{saved run: the first saved run of the study with the same encoder_key}, for the runs
-    that have such an earlier one: their score_latent copies its untrained-encoder scores
-    instead of scoring the same encoder again (18 runs share one in the benchmark grid)."""
-    first = {}
-    for run in LATENT_RUNS[study]:
-        first.setdefault(encoder_key(RUNS[study][run]), run)
-    return {
-        run: first[encoder_key(RUNS[study][run])]
-        for run in LATENT_RUNS[study]
-        if first[encoder_key(RUNS[study][run])] != run
-    }
-
-
-UNTRAINED_FROM = {name: untrained_sources(name) for name in config["studies"]}
-
-
-def read_claims():
-    """The config's claim files, checked, and the studies each claim applies to: a malformed
-    claim stops the workflow here, before any job (README "Do the papers' findings hold?")."""
-    try:
-        return claim_plan(config, RUNS)
-    except ConfigError as err:
-        raise WorkflowError(str(err)) from None
-
-
-CLAIM_PAPERS, CLAIM_MATCHES = read_claims()
+PLAN = read_plan()
+RUNS, LATENT_RUNS, UNTRAINED_FROM = PLAN.runs, PLAN.latent, PLAN.untrained_from
+CLAIM_PAPERS, CLAIM_MATCHES = PLAN.papers, PLAN.matches
 # The studies the claims are tested on (a same_ordering claim's reference study too).
 CLAIM_STUDIES = list(
     dict.fromkeys(s for m in CLAIM_MATCHES for s in (m["study"], m["reference"]) if s is not None)
@@ -466,7 +362,7 @@ def study_latents(wildcards, name="latent.npy"):
 
 
 def untrained_scored(wildcards):
-    """Where a run's untrained encoder is already scored (untrained_sources): that run's
+    """Where a run's untrained encoder is already scored (plan.untrained_sources): that run's
     scores.json, whose untrained_sha256 score_latent checks against its own file; none for a
     run that scores its own."""
     source = UNTRAINED_FROM[wildcards.study].get(wildcards.run)

@@ -121,15 +121,15 @@ def _summary(args) -> None:
 
 
 def _claims(args) -> None:
-    from .claims.match import plan
     from .claims.verdicts import power_rows
-    from .config import study_runs
+    from .plan import Plan
 
     config = load_yaml(args.configfile)
-    papers, matches = plan(config)
+    plan = Plan.of(config)
+    papers, matches = plan.papers, plan.matches
     designs, axes = {}, {}
     for name, spec in config["studies"].items():
-        runs = study_runs(name, spec, config).values()
+        runs = plan.runs[name].values()
         axes[name] = list(spec["grid"])
         designs[name] = [{a: r[a] for a in axes[name]} | {"model": r.get("model",
                                                                            RunConfig.model)}

@@ -35,10 +35,10 @@ import pandas as pd
 
 from .analysis.stats import by_objective
 from .analysis.tables import collapse_advice, collapse_counts, usage_fields
-from .claims.match import plan
 from .claims.report import claim_lines
 from .claims.verdicts import VERDICTS
-from .config import RunConfig, study_runs
+from .config import RunConfig
+from .plan import Plan
 from .workdir import unfinished_outputs
 
 STATUSES = ("ok", "diverged", "failed", "running", "missing")
@@ -152,14 +152,15 @@ def summary(config: dict, results, logs="logs", top: int = 1) -> str:
     results, logs = Path(results), Path(logs)
     # Snakemake's working directory: results/ is one of its folders
     unfinished = unfinished_outputs(Path(os.path.abspath(results)).parent)
+    plan = Plan.of(config)
     lines = []
     for study, spec in config["studies"].items():
-        runs = study_runs(study, spec, config)
-        lines += study_summary(study, spec, runs, results, logs, top, unfinished) + [""]
-    return "\n".join(lines + claim_summary(config, results)).rstrip() + "\n"
+        lines += study_summary(study, spec, plan.runs[study], results, logs, top,
+                               unfinished) + [""]
+    return "\n".join(lines + claim_summary(plan, results)).rstrip() + "\n"
 
 
-def claim_summary(config: dict, results: Path) -> list[str]:
+def claim_summary(plan: Plan, results: Path) -> list[str]:
     """One line per claim: its verdict where the claims job has run, else its study."""
     verdicts = results / "claims" / "claims.csv"
     if verdicts.is_file():
@@ -168,10 +169,9 @@ def claim_summary(config: dict, results: Path) -> list[str]:
         head = (f"the papers' claims ({verdicts}): "
                 + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS))
         return [head, *claim_lines(claims)]
-    papers, matches = plan(config)
-    if not papers:
+    if not plan.papers:
         return []
     return ["the papers' claims: not tested yet (the claims job writes "
             f"{verdicts}); each will be tested on:",
             *(f"  {m['claim']:<4} {m['study'] or 'not run (' + m['reason'] + ')'}"
-              for m in matches)]
+              for m in plan.matches)]

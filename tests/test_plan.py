@@ -1,0 +1,53 @@
+"""vaebench.plan: what the workflow will do, from a config alone, without Snakemake."""
+
+import pytest
+import yaml
+from helpers import REPO
+
+from vaebench.config import ConfigError
+from vaebench.plan import Plan
+
+
+def config(name="config.yaml"):
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+def test_the_default_plan():
+    cfg = config()
+    cfg["defaults"]["latent_kind"] = "sample"
+    plan = Plan.of(cfg)
+    assert sum(len(runs) for runs in plan.runs.values()) == 148
+    assert len(plan.latent["init"]) == 40 and plan.latent["hparam"] == []
+    # a run that saves no latent space carries no latent_kind (editing it reruns nothing there)
+    assert all("latent_kind" not in s for s in plan.runs["hparam"].values())
+    assert all(plan.runs["init"][run]["latent_kind"] == "sample" for run in plan.latent["init"])
+    # the objective study's `sum` runs share the `mean` runs' untrained encoders
+    shared = plan.untrained_from["objective"]
+    assert shared and all("reconstruction=sum" in run and "reconstruction=mean" in first
+                          for run, first in shared.items())
+    assert {m["claim"] for m in plan.matches if m["study"] == "hparam"} >= {"H1", "H5"}
+
+
+def test_the_benchmark_scores_360_untrained_encoders():
+    plan = Plan.of(config("eltager2023.yaml"), claims=False)
+    saved = plan.latent["benchmark"]
+    assert len(saved) == 6480 and len(saved) - len(plan.untrained_from["benchmark"]) == 360
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda c: c["studies"]["init"].update(dataset="tcga"),
+     "studies.init.dataset: 'tcga' is not defined under `datasets:` (defined: synthetic)"),
+    (lambda c: c["studies"]["init"]["figure"].update(hue="lr"),
+     "studies.init.figure.hue: 'lr' is not an axis of the study's grid (model, init, seed)"),
+    (lambda c: c["studies"]["init"].update(save_latent={"seed": [3]}),
+     "studies.init.save_latent.seed: [3] is not among the grid's values (1, 2)"),
+    (lambda c: c["studies"]["hparam"]["grid"].update(latent_kind=["mean", "sample"]),
+     "studies.hparam.grid.latent_kind: run model=vanilla/lr=0.001/latent=10/optimizer=adam/"
+     "latent_kind=mean saves no latent space"),
+])
+def test_a_fault_only_the_plan_shows_names_its_key(edit, message):
+    cfg = config()
+    edit(cfg)
+    with pytest.raises(ConfigError) as err:
+        Plan.of(cfg)
+    assert str(err.value).startswith(message), str(err.value)
