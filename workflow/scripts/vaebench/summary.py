@@ -152,15 +152,14 @@ def summary(config: dict, results, logs="logs", top: int = 1) -> str:
     results, logs = Path(results), Path(logs)
     # Snakemake's working directory: results/ is one of its folders
     unfinished = unfinished_outputs(Path(os.path.abspath(results)).parent)
-    plan = Plan.of(config)
+    runs = Plan.of(config, claims=False).runs
     lines = []
     for study, spec in config["studies"].items():
-        lines += study_summary(study, spec, plan.runs[study], results, logs, top,
-                               unfinished) + [""]
-    return "\n".join(lines + claim_summary(plan, results)).rstrip() + "\n"
+        lines += study_summary(study, spec, runs[study], results, logs, top, unfinished) + [""]
+    return "\n".join(lines + claim_summary(config, results)).rstrip() + "\n"
 
 
-def claim_summary(plan: Plan, results: Path) -> list[str]:
+def claim_summary(config: dict, results: Path) -> list[str]:
     """One line per claim: its verdict where the claims job has run, else its study."""
     verdicts = results / "claims" / "claims.csv"
     if verdicts.is_file():
@@ -169,6 +168,7 @@ def claim_summary(plan: Plan, results: Path) -> list[str]:
         head = (f"the papers' claims ({verdicts}): "
                 + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS))
         return [head, *claim_lines(claims)]
+    plan = Plan.of(config)  # the claim files are read only where no verdicts are there yet
     if not plan.papers:
         return []
     return ["the papers' claims: not tested yet (the claims job writes "
