@@ -1,6 +1,7 @@
 """vaebench: how sensitive are VAEs to initialisation and hyperparameters on gene expression.
 
-Rooms: config (one run's settings, a config's studies), data/ (formats, synthetic data,
+Rooms: config (one run's settings, a config's studies), plan (from a config, what the workflow
+will do: runs, saved latent spaces, shared encoders, claims), data/ (formats, synthetic data,
 preprocessing, splits, files; no torch), models/ (the VAEs), inits (weight initialisations),
 train (one run), optim (the optimizer steps), private_torch (torch's private fast paths, each
 with a public fallback), slots (which GPU a job uses), analysis/ and plots (from aggregated
