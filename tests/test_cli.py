@@ -150,8 +150,10 @@ def test_summary_tells_a_run_still_training_from_a_failed_one(tmp_path, capsys):
         assert counts() == "s: 2 runs (seed): 0 ok, 0 diverged, 0 failed, 1 running, 1 missing"
         kill_snakemake()  # its lock and the job's marker stay
         assert counts() == "s: 2 runs (seed): 0 ok, 0 diverged, 1 failed, 1 missing"
-        assert main(["recover", "--directory", str(tmp_path)]) == 0  # the stale lock
-        assert "removed the lock" in capsys.readouterr().out
+        assert main(["recover", "--directory", str(tmp_path), "--configfile",
+                     "config.yaml"]) == 0  # the stale lock
+        recovered = capsys.readouterr().out
+        assert "removed the lock" in recovered and "s: 1 run(s) cut off: seed=1" in recovered
         start_training("seed=2")  # seed=1's marker, from the killed Snakemake, is older
         assert counts() == "s: 2 runs (seed): 0 ok, 0 diverged, 1 failed, 1 running, 0 missing"
         kill_snakemake()

@@ -5,7 +5,7 @@ import yaml
 from helpers import REPO
 
 from vaebench.config import ConfigError
-from vaebench.plan import Plan
+from vaebench.plan import Layout, Plan
 
 
 def config(name="config.yaml"):
@@ -51,3 +51,21 @@ def test_a_fault_only_the_plan_shows_names_its_key(edit, message):
     with pytest.raises(ConfigError) as err:
         Plan.of(cfg)
     assert str(err.value).startswith(message), str(err.value)
+
+
+def test_the_layout_has_one_owner():
+    """Every path a rule names comes from the plan's Layout: a rule that spells out a folder
+    would stay behind when the layout moves."""
+    for path in (REPO / "workflow").rglob("*.smk"):
+        text = path.read_text()
+        for folder in ("results/", "logs/", "benchmarks/", "resources/"):
+            assert f'"{folder}' not in text and f'f"{folder}' not in text, (path.name, folder)
+    cfg = config()
+    moved = Plan.of(cfg, layout=Layout(results="out/results", logs="out/logs"))
+    default = Plan.of(cfg)
+    assert len(moved.outputs()) == len(default.outputs()) == len(set(default.outputs()))
+    assert all(p.startswith("out/results/") for p in moved.outputs())
+    assert [p.removeprefix("out/") for p in moved.outputs()] == default.outputs()
+    tables = moved.claim_tables()["hparam"]
+    assert tables["runs"] == "out/results/hparam/tables/runs.csv" and tables["latent"] is None
+    assert moved.preprocessed("init")["matrix"].startswith("out/results/data/synthetic/input-")

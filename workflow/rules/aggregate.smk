@@ -6,11 +6,11 @@ rule aggregate:
         metrics=study_metrics,
         records=study_records,
     output:
-        epochs="results/{study}/tables/epochs.csv",
-        runs="results/{study}/tables/runs.csv",
-        summary="results/{study}/tables/summary.csv",
+        epochs=LAYOUT.table("{study}", "epochs.csv"),
+        runs=LAYOUT.table("{study}", "runs.csv"),
+        summary=LAYOUT.table("{study}", "summary.csv"),
     log:
-        "logs/aggregate/{study}.log",
+        LAYOUT.log("aggregate", "{study}"),
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -7,24 +7,24 @@ rule claims:
     input:
         unpack(claim_inputs),
     output:
-        claims="results/claims/claims.csv",
-        parts="results/claims/claim_parts.csv",
+        claims=LAYOUT.claims("claims.csv"),
+        parts=LAYOUT.claims("claim_parts.csv"),
         html=report(
-            "results/claims/claims.html",
+            LAYOUT.claims("claims.html"),
             caption="../report/claims.rst",
             category="Do the papers' findings hold?",
             labels={"table": "claims"},
         ),
-        per_study=[f"results/{s}/tables/claims.csv" for s in claim_study_outputs()],
+        per_study=[LAYOUT.table(s, "claims.csv") for s in PLAN.claim_study_outputs],
     log:
-        "logs/claims.log",
+        LAYOUT.log("claims"),
     conda:
         "../../envs/analysis.yaml"
     params:
         code=ANALYSIS_CODE,
-        papers=CLAIM_PAPERS,
-        matches=CLAIM_MATCHES,
-        tables=claim_tables(),
-        studies=claim_study_outputs(),
+        papers=PLAN.papers,
+        matches=PLAN.matches,
+        tables=PLAN.claim_tables(),
+        studies=PLAN.claim_study_outputs,
     script:
         "../scripts/claims.py"

@@ -1,7 +1,6 @@
-# Helpers only (no rules): config validation, the run table, input and param functions.
+# Helpers only (no rules): config validation, and the input and param functions that ask the
+# plan (vaebench.plan: the runs, the saved latent spaces, the claims, the layout of every file).
 
-import hashlib
-import os
 import re
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 from vaebench import code  # noqa: E402  (path above)
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
-from vaebench.plan import Plan  # noqa: E402
+from vaebench.plan import Plan, user_file  # noqa: E402  (path above)
 from vaebench.claims.spec import claim_paths  # noqa: E402  (path above)
 from vaebench.config import (  # noqa: E402  (path above)
     ConfigError,
@@ -93,28 +92,11 @@ def read_plan():
 
 PLAN = read_plan()
 RUNS, LATENT_RUNS, UNTRAINED_FROM = PLAN.runs, PLAN.latent, PLAN.untrained_from
-CLAIM_PAPERS, CLAIM_MATCHES = PLAN.papers, PLAN.matches
-# The studies the claims are tested on (a same_ordering claim's reference study too).
-CLAIM_STUDIES = list(
-    dict.fromkeys(s for m in CLAIM_MATCHES for s in (m["study"], m["reference"]) if s is not None)
-)
+# Every path the rules name (vaebench.plan.Layout)
+LAYOUT = PLAN.layout
 
 
 # ----- data -----
-
-
-def user_file(path):
-    """A file path from the config as a shell would read it: ~ and $VAR expanded."""
-    return os.path.expandvars(os.path.expanduser(path)) if path else path
-
-
-def expression_file(dataset):
-    """The raw expression matrix of a dataset: a user's file, a download, or synthetic."""
-    spec = config["datasets"][dataset]
-    for fmt in ("xena", "h5ad", "table"):
-        if spec.get(fmt, {}).get("path"):
-            return user_file(spec[fmt]["path"])
-    return f"resources/{dataset}/expression.tsv.gz"
 
 
 def phenotype_source(dataset):
@@ -129,7 +111,7 @@ def phenotype_source(dataset):
             return user_file(phenotype["path"]), "table"
         return user_file(spec["table"]["path"]), "in_table"
     phenotype = spec.get("xena", {}).get("phenotype") or {}
-    return user_file(phenotype.get("path")) or f"resources/{dataset}/phenotype.tsv", "table"
+    return user_file(phenotype.get("path")) or LAYOUT.download(dataset, "phenotype.tsv"), "table"
 
 
 def read_params(dataset):
@@ -204,13 +186,14 @@ def datasets_pattern(kind):
 
 
 def preprocess_input(wildcards):
-    if wildcards.source != source_id(wildcards.dataset):
+    source = PLAN.source_id(wildcards.dataset)
+    if wildcards.source != source:
         raise WorkflowError(
-            f"results/data/{wildcards.dataset}/input-{wildcards.source}/ is the preprocessed "
+            f"{LAYOUT.data(wildcards.dataset, wildcards.source, '')} is the preprocessed "
             f"data of an earlier input of dataset {wildcards.dataset!r}; its input now is "
-            f"{expression_file(wildcards.dataset)!r} (input-{source_id(wildcards.dataset)})"
+            f"{PLAN.expression_file(wildcards.dataset)!r} (input-{source})"
         )
-    return expression_file(wildcards.dataset)
+    return PLAN.expression_file(wildcards.dataset)
 
 
 def preprocess_params(wildcards):
@@ -271,26 +254,6 @@ def phenotype_downloads_pattern():
     return "|".join(names) if names else "(?!)"
 
 
-def source_id(dataset):
-    """8 hex digits naming where a dataset's raw matrix comes from (its path). Preprocessed data
-    live in a folder per source, so pointing a dataset at another file (say, a broken one) and
-    back leaves the first folder, and every run trained on it, untouched: Snakemake deletes a
-    job's outputs when it starts, and reruns the jobs downstream of any file it remade."""
-    return hashlib.sha256(expression_file(dataset).encode()).hexdigest()[:8]
-
-
-def preprocessed(study):
-    spec = config["studies"][study]
-    dataset = spec["dataset"]
-    folder = f"results/data/{dataset}/input-{source_id(dataset)}/{spec['preprocess']}"
-    return {
-        "matrix": f"{folder}/matrix.npy",
-        "genes": f"{folder}/genes.txt",
-        "samples": f"{folder}/samples.txt",
-        "summary": f"{folder}/summary.json",
-    }
-
-
 # ----- training -----
 
 
@@ -299,7 +262,7 @@ def train_data(wildcards):
     that the phenotype step checks the label before any run trains for it (every run of the
     study: a run leaving the save_latent selection keeps its inputs and is not retrained).
     ancient: editing the annotations rescores the runs, it does not retrain them."""
-    data = preprocessed(wildcards.study)
+    data = PLAN.preprocessed(wildcards.study)
     if LATENT_RUNS[wildcards.study]:
         data["phenotype"] = ancient(study_phenotype(wildcards))
     return data
@@ -307,10 +270,6 @@ def train_data(wildcards):
 
 def run_settings(wildcards):
     return RUNS[wildcards.study][wildcards.run]
-
-
-def run_files(study, name):
-    return [f"results/{study}/runs/{run}/{name}" for run in RUNS[study]]
 
 
 def train_env(wildcards):
@@ -344,11 +303,11 @@ def latent_study_pattern():
 
 
 def study_metrics(wildcards):
-    return run_files(wildcards.study, "metrics.csv")
+    return PLAN.run_files(wildcards.study, "metrics.csv")
 
 
 def study_records(wildcards):
-    return run_files(wildcards.study, "run.json")
+    return PLAN.run_files(wildcards.study, "run.json")
 
 
 def study_axes(wildcards):
@@ -358,7 +317,7 @@ def study_axes(wildcards):
 def study_latents(wildcards, name="latent.npy"):
     """A file of every saved run of a study: `name` latent.npy (the means after training), or
     what score_latent writes beside it (scores.json, neighbours.npy)."""
-    return [f"results/{wildcards.study}/runs/{run}/{name}" for run in LATENT_RUNS[wildcards.study]]
+    return PLAN.latent_files(wildcards.study, name)
 
 
 def untrained_scored(wildcards):
@@ -368,7 +327,7 @@ def untrained_scored(wildcards):
     source = UNTRAINED_FROM[wildcards.study].get(wildcards.run)
     if source is None:
         return {}
-    return {"untrained_scores": f"results/{wildcards.study}/runs/{source}/scores.json"}
+    return {"untrained_scores": LAYOUT.run(wildcards.study, source, "scores.json")}
 
 
 def study_scores(wildcards):
@@ -380,17 +339,15 @@ def study_neighbours(wildcards):
 
 
 def study_samples(wildcards):
-    return preprocessed(wildcards.study)["samples"]
+    return PLAN.preprocessed(wildcards.study)["samples"]
 
 
 def study_matrix(wildcards):
-    return preprocessed(wildcards.study)["matrix"]
+    return PLAN.preprocessed(wildcards.study)["matrix"]
 
 
 def study_phenotype(wildcards):
-    """The study's annotations as the phenotype rule normalised them."""
-    dataset = config["studies"][wildcards.study]["dataset"]
-    return f"results/data/{dataset}/input-{source_id(dataset)}/phenotype.tsv"
+    return PLAN.phenotype(wildcards.study)
 
 
 def study_label(wildcards):
@@ -419,60 +376,12 @@ def figure_settings(wildcards):
 def claim_inputs(wildcards):
     """The tables the claims are tested on: runs.csv of each study a claim applies to, and
     latent.csv where the study saves latent spaces; and the claim files themselves."""
-    inputs = {"files": [str(p) for p in claim_paths(config.get("claims"))]}
-    inputs["runs"] = [f"results/{s}/tables/runs.csv" for s in CLAIM_STUDIES]
-    inputs["latent"] = [f"results/{s}/tables/latent.csv" for s in CLAIM_STUDIES if LATENT_RUNS[s]]
-    return inputs
-
-
-def claim_tables():
-    """study -> {runs, latent (or None), axes, figures: {loss, latent}} for the claims job."""
+    tables = PLAN.claim_tables().values()
     return {
-        s: {
-            "runs": f"results/{s}/tables/runs.csv",
-            "latent": f"results/{s}/tables/latent.csv" if LATENT_RUNS[s] else None,
-            "axes": list(config["studies"][s]["grid"]),
-            # the model of a study whose grid has no model axis (runs.csv has no such column)
-            "model": next(iter(RUNS[s].values())).get("model", RunConfig.model),
-            "figures": {
-                "loss": f"results/{s}/figures/{s}.png",
-                "latent": f"results/{s}/figures/{s}_quality.png" if LATENT_RUNS[s] else "",
-            },
-        }
-        for s in CLAIM_STUDIES
+        "files": [str(p) for p in claim_paths(config.get("claims"))],
+        "runs": [t["runs"] for t in tables],
+        "latent": [t["latent"] for t in tables if t["latent"]],
     }
-
-
-def all_outputs():
-    """Every table and figure, and every run's own files: Snakemake reruns no job whose outputs
-    exist because an input is missing, so a run folder deleted by hand (the README's advice
-    after a failure) comes back only if the target names it."""
-    outputs = []
-    for study in config["studies"]:
-        outputs += run_files(study, "metrics.csv") + run_files(study, "run.json")
-        outputs += [
-            f"results/{study}/runs/{run}/{name}"
-            for run in LATENT_RUNS[study]
-            for name in ("latent.npy", "latent_untrained.npy", "scores.json", "neighbours.npy")
-        ]
-        outputs += [f"results/{study}/figures/{study}.{ext}" for ext in ("png", "pdf")]
-        outputs.append(f"results/{study}/tables/statistics.html")
-        if LATENT_RUNS[study]:
-            outputs.append(f"results/{study}/tables/latent.html")
-            outputs += [
-                f"results/{study}/figures/{study}_{kind}.{ext}"
-                for kind in ("embedding", "quality")
-                for ext in ("png", "pdf")
-            ]
-    if CLAIM_PAPERS:
-        outputs += ["results/claims/claims.html"]
-        outputs += [f"results/{s}/tables/claims.csv" for s in claim_study_outputs()]
-    return outputs
-
-
-def claim_study_outputs():
-    """The studies that get a claims.csv of their own: those a claim is tested on."""
-    return [s for s in CLAIM_STUDIES if any(m["study"] == s for m in CLAIM_MATCHES)]
 
 
 check_user_files()

@@ -3,10 +3,10 @@
 
 rule make_synthetic:
     output:
-        expression="resources/{dataset}/expression.tsv.gz",
-        phenotype="resources/{dataset}/phenotype.tsv",
+        expression=LAYOUT.download("{dataset}", "expression.tsv.gz"),
+        phenotype=LAYOUT.download("{dataset}", "phenotype.tsv"),
     log:
-        "logs/make_synthetic/{dataset}.log",
+        LAYOUT.log("make_synthetic", "{dataset}"),
     wildcard_constraints:
         dataset=datasets_pattern("synthetic"),
     conda:
@@ -20,9 +20,9 @@ rule make_synthetic:
 
 rule download_xena:
     output:
-        expression="resources/{dataset}/expression.tsv.gz",
+        expression=LAYOUT.download("{dataset}", "expression.tsv.gz"),
     log:
-        "logs/download_xena/{dataset}.log",
+        LAYOUT.log("download_xena", "{dataset}"),
     wildcard_constraints:
         dataset=datasets_pattern("xena"),
     retries: 2
@@ -37,9 +37,9 @@ rule download_xena:
 # The sample annotations (cancer type) of a Xena dataset, for scoring latent spaces.
 rule download_phenotype:
     output:
-        phenotype="resources/{dataset}/phenotype.tsv",
+        phenotype=LAYOUT.download("{dataset}", "phenotype.tsv"),
     log:
-        "logs/download_phenotype/{dataset}.log",
+        LAYOUT.log("download_phenotype", "{dataset}"),
     wildcard_constraints:
         dataset=phenotype_downloads_pattern(),
     retries: 2
@@ -56,12 +56,12 @@ rule preprocess:
         unpack(orientation_input),
         expression=preprocess_input,
     output:
-        matrix="results/data/{dataset}/input-{source}/{variant}/matrix.npy",
-        genes="results/data/{dataset}/input-{source}/{variant}/genes.txt",
-        samples="results/data/{dataset}/input-{source}/{variant}/samples.txt",
-        summary="results/data/{dataset}/input-{source}/{variant}/summary.json",
+        matrix=LAYOUT.data("{dataset}", "{source}", "{variant}/matrix.npy"),
+        genes=LAYOUT.data("{dataset}", "{source}", "{variant}/genes.txt"),
+        samples=LAYOUT.data("{dataset}", "{source}", "{variant}/samples.txt"),
+        summary=LAYOUT.data("{dataset}", "{source}", "{variant}/summary.json"),
     log:
-        "logs/preprocess/{dataset}/input-{source}/{variant}.log",
+        LAYOUT.log("preprocess", "{dataset}/input-{source}/{variant}"),
     wildcard_constraints:
         source="[0-9a-f]{8}",
     conda:
@@ -83,9 +83,9 @@ rule phenotype:
     input:
         annotations=phenotype_input,
     output:
-        phenotype="results/data/{dataset}/input-{source}/phenotype.tsv",
+        phenotype=LAYOUT.data("{dataset}", "{source}", "phenotype.tsv"),
     log:
-        "logs/phenotype/{dataset}/input-{source}.log",
+        LAYOUT.log("phenotype", "{dataset}/input-{source}"),
     wildcard_constraints:
         source="[0-9a-f]{8}",
     conda:

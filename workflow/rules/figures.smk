@@ -3,23 +3,23 @@
 
 rule figures:
     input:
-        epochs="results/{study}/tables/epochs.csv",
-        runs="results/{study}/tables/runs.csv",
+        epochs=LAYOUT.table("{study}", "epochs.csv"),
+        runs=LAYOUT.table("{study}", "runs.csv"),
     output:
         png=report(
-            "results/{study}/figures/{study}.png",
+            LAYOUT.figure("{study}", "{study}.png"),
             caption="../report/figure.rst",
             category="Figures",
             labels={"study": "{study}", "format": "PNG"},
         ),
         pdf=report(
-            "results/{study}/figures/{study}.pdf",
+            LAYOUT.figure("{study}", "{study}.pdf"),
             caption="../report/figure.rst",
             category="Figures",
             labels={"study": "{study}", "format": "PDF"},
         ),
     log:
-        "logs/figures/{study}.log",
+        LAYOUT.log("figures", "{study}"),
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -4,19 +4,19 @@
 
 rule statistics:
     input:
-        runs="results/{study}/tables/runs.csv",
+        runs=LAYOUT.table("{study}", "runs.csv"),
     output:
-        pairwise="results/{study}/tables/pairwise.csv",
-        sensitivity="results/{study}/tables/sensitivity.csv",
-        divergence="results/{study}/tables/divergence.csv",
+        pairwise=LAYOUT.table("{study}", "pairwise.csv"),
+        sensitivity=LAYOUT.table("{study}", "sensitivity.csv"),
+        divergence=LAYOUT.table("{study}", "divergence.csv"),
         html=report(
-            "results/{study}/tables/statistics.html",
+            LAYOUT.table("{study}", "statistics.html"),
             caption="../report/statistics.rst",
             category="Comparisons",
             labels={"study": "{study}", "table": "statistics"},
         ),
     log:
-        "logs/statistics/{study}.log",
+        LAYOUT.log("statistics", "{study}"),
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -32,16 +32,16 @@ rule score_latent:
     input:
         # an earlier run with the same encoder as initialised: its untrained scores are reused
         unpack(untrained_scored),
-        latent="results/{study}/runs/{run}/latent.npy",
-        untrained="results/{study}/runs/{run}/latent_untrained.npy",
-        record="results/{study}/runs/{run}/run.json",
+        latent=LAYOUT.run("{study}", "{run}", "latent.npy"),
+        untrained=LAYOUT.run("{study}", "{run}", "latent_untrained.npy"),
+        record=LAYOUT.run("{study}", "{run}", "run.json"),
         samples=study_samples,
         phenotype=study_phenotype,
     output:
-        scores="results/{study}/runs/{run}/scores.json",
-        neighbours="results/{study}/runs/{run}/neighbours.npy",
+        scores=LAYOUT.run("{study}", "{run}", "scores.json"),
+        neighbours=LAYOUT.run("{study}", "{run}", "neighbours.npy"),
     log:
-        "logs/score_latent/{study}/{run}.log",
+        LAYOUT.log("score_latent", "{study}/{run}"),
     wildcard_constraints:
         study=latent_studies_pattern(),
     conda:
@@ -65,10 +65,10 @@ rule latent_baselines:
         phenotype=study_phenotype,
         matrix=study_matrix,
     output:
-        baselines="results/{study}/tables/latent_baselines.csv",
-        clinical="results/{study}/tables/latent_baselines_clinical.csv",
+        baselines=LAYOUT.table("{study}", "latent_baselines.csv"),
+        clinical=LAYOUT.table("{study}", "latent_baselines_clinical.csv"),
     log:
-        "logs/latent_baselines/{study}.log",
+        LAYOUT.log("latent_baselines", "{study}"),
     wildcard_constraints:
         study=latent_studies_pattern(),
     conda:
@@ -86,27 +86,27 @@ rule latent_baselines:
 
 rule latent_scores:
     input:
-        runs="results/{study}/tables/runs.csv",
+        runs=LAYOUT.table("{study}", "runs.csv"),
         scores=study_scores,
         neighbours=study_neighbours,
         latents=study_latents,
         samples=study_samples,
-        baselines="results/{study}/tables/latent_baselines.csv",
-        baselines_clinical="results/{study}/tables/latent_baselines_clinical.csv",
+        baselines=LAYOUT.table("{study}", "latent_baselines.csv"),
+        baselines_clinical=LAYOUT.table("{study}", "latent_baselines_clinical.csv"),
     output:
-        table="results/{study}/tables/latent.csv",
-        pairwise="results/{study}/tables/latent_pairwise.csv",
-        stability="results/{study}/tables/latent_stability.csv",
-        clinical="results/{study}/tables/latent_clinical.csv",
-        loss="results/{study}/tables/latent_loss.csv",
+        table=LAYOUT.table("{study}", "latent.csv"),
+        pairwise=LAYOUT.table("{study}", "latent_pairwise.csv"),
+        stability=LAYOUT.table("{study}", "latent_stability.csv"),
+        clinical=LAYOUT.table("{study}", "latent_clinical.csv"),
+        loss=LAYOUT.table("{study}", "latent_loss.csv"),
         html=report(
-            "results/{study}/tables/latent.html",
+            LAYOUT.table("{study}", "latent.html"),
             caption="../report/latent.rst",
             category="Comparisons",
             labels={"study": "{study}", "table": "latent space"},
         ),
     log:
-        "logs/latent_scores/{study}.log",
+        LAYOUT.log("latent_scores", "{study}"),
     wildcard_constraints:
         study=latent_studies_pattern(),
     conda:
@@ -121,25 +121,25 @@ rule latent_scores:
 
 rule embedding:
     input:
-        runs="results/{study}/tables/runs.csv",
+        runs=LAYOUT.table("{study}", "runs.csv"),
         latents=study_latents,
         samples=study_samples,
         phenotype=study_phenotype,
     output:
         png=report(
-            "results/{study}/figures/{study}_embedding.png",
+            LAYOUT.figure("{study}", "{study}_embedding.png"),
             caption="../report/embedding.rst",
             category="Figures",
             labels={"study": "{study}", "format": "PNG (latent space)"},
         ),
         pdf=report(
-            "results/{study}/figures/{study}_embedding.pdf",
+            LAYOUT.figure("{study}", "{study}_embedding.pdf"),
             caption="../report/embedding.rst",
             category="Figures",
             labels={"study": "{study}", "format": "PDF (latent space)"},
         ),
     log:
-        "logs/embedding/{study}.log",
+        LAYOUT.log("embedding", "{study}"),
     wildcard_constraints:
         study=latent_studies_pattern(),
     conda:
@@ -154,23 +154,23 @@ rule embedding:
 
 rule quality_figure:
     input:
-        latent="results/{study}/tables/latent.csv",
-        runs="results/{study}/tables/runs.csv",
+        latent=LAYOUT.table("{study}", "latent.csv"),
+        runs=LAYOUT.table("{study}", "runs.csv"),
     output:
         png=report(
-            "results/{study}/figures/{study}_quality.png",
+            LAYOUT.figure("{study}", "{study}_quality.png"),
             caption="../report/quality.rst",
             category="Figures",
             labels={"study": "{study}", "format": "PNG (loss vs latent quality)"},
         ),
         pdf=report(
-            "results/{study}/figures/{study}_quality.pdf",
+            LAYOUT.figure("{study}", "{study}_quality.pdf"),
             caption="../report/quality.rst",
             category="Figures",
             labels={"study": "{study}", "format": "PDF (loss vs latent quality)"},
         ),
     log:
-        "logs/quality_figure/{study}.log",
+        LAYOUT.log("quality_figure", "{study}"),
     wildcard_constraints:
         study=latent_studies_pattern(),
     conda:

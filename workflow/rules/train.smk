@@ -8,12 +8,12 @@ rule train:
     input:
         unpack(train_data),
     output:
-        metrics="results/{study}/runs/{run}/metrics.csv",
-        record="results/{study}/runs/{run}/run.json",
+        metrics=LAYOUT.run("{study}", "{run}", "metrics.csv"),
+        record=LAYOUT.run("{study}", "{run}", "run.json"),
     log:
-        "logs/train/{study}/{run}.log",
+        LAYOUT.log("train", "{study}/{run}"),
     benchmark:
-        "benchmarks/train/{study}/{run}.tsv"
+        LAYOUT.benchmark("train", "{study}/{run}")
     conda:
         train_env
     threads: 1
@@ -33,10 +33,10 @@ rule train:
 # training and as initialised (the untrained-encoder baseline; run writes it beside latent.npy).
 use rule train as train_latent with:
     output:
-        metrics="results/{study}/runs/{run}/metrics.csv",
-        record="results/{study}/runs/{run}/run.json",
-        latent="results/{study}/runs/{run}/latent.npy",
-        untrained="results/{study}/runs/{run}/latent_untrained.npy",
+        metrics=LAYOUT.run("{study}", "{run}", "metrics.csv"),
+        record=LAYOUT.run("{study}", "{run}", "run.json"),
+        latent=LAYOUT.run("{study}", "{run}", "latent.npy"),
+        untrained=LAYOUT.run("{study}", "{run}", "latent_untrained.npy"),
     wildcard_constraints:
         study=latent_study_pattern(),
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .config import ConfigError, RunConfig, load_yaml
 from .data import DataError
-from .workdir import live_snakemake_pids, snakemake_locks
+from .workdir import incomplete_markers, live_snakemake_pids, snakemake_locks
 
 PREPROCESSED_FILES = ("matrix.npy", "genes.txt", "samples.txt", "summary.json")
 
@@ -204,6 +204,24 @@ def _recover(args) -> None:
         lock.unlink(missing_ok=True)
     print(f"removed the lock a killed Snakemake left in {directory}; run with "
           "--rerun-incomplete to redo the jobs it left half-done")
+    configfile = directory / args.configfile
+    if configfile.is_file():
+        for line in _cut_off_runs(load_yaml(configfile), incomplete_markers(directory)):
+            print(line)
+
+
+def _cut_off_runs(config: dict, markers: dict) -> list[str]:
+    """Per study, the runs whose training a killed Snakemake cut off (their run.json marked
+    incomplete), by the plan's layout: what --rerun-incomplete will train again."""
+    from .plan import Plan
+
+    plan = Plan.of(config, claims=False)
+    lines = []
+    for study, runs in plan.runs.items():
+        cut = [run for run in runs if plan.layout.run(study, run, "run.json") in markers]
+        if cut:
+            lines.append(f"  {study}: {len(cut)} run(s) cut off: {', '.join(cut)}")
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -303,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recover", help="after Snakemake was killed: remove its stale lock")
     p.add_argument("--directory", default=".", help="Snakemake's working directory")
+    p.add_argument("--configfile", default="config/config.yaml",
+                   help="the config Snakemake ran, relative to the directory: the runs it cut "
+                        "off are named (default: config/config.yaml, where there is one)")
     p.set_defaults(func=_recover)
     return parser
 

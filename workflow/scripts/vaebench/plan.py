@@ -10,26 +10,80 @@ raises ConfigError naming the key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import os
+from dataclasses import dataclass, field
 
 from .claims.match import plan as claim_plan
-from .config import MODEL_NAMES, ConfigError, axis_value, encoder_key, study_runs
+from .config import MODEL_NAMES, ConfigError, RunConfig, axis_value, encoder_key, study_runs
+
+# A saved run's files beside metrics.csv and run.json: its latent means, its untrained
+# encoder's, and what score_latent writes from them.
+LATENT_FILES = ("latent.npy", "latent_untrained.npy", "scores.json", "neighbours.npy")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the workflow writes, relative to its working directory. The rules name their
+    outputs and logs with these methods (wildcards such as "{study}" pass through), and
+    `vaebench summary` and the claims report read the same paths: a folder moved here moves
+    for all of them."""
+    results: str = "results"
+    logs: str = "logs"
+    benchmarks: str = "benchmarks"
+    resources: str = "resources"
+
+    def download(self, dataset: str, name: str) -> str:
+        """A downloaded (or synthetic) raw file of a dataset."""
+        return f"{self.resources}/{dataset}/{name}"
+
+    def data(self, dataset: str, source: str, name: str) -> str:
+        """A dataset's files, in a folder per raw input (`source`, Plan.source_id): the
+        phenotype, and `<variant>/...` for each preprocessing variant."""
+        return f"{self.results}/data/{dataset}/input-{source}/{name}"
+
+    def run(self, study: str, run: str, name: str) -> str:
+        """A file of one run (`run`: its path of axis=value folders)."""
+        return f"{self.results}/{study}/runs/{run}/{name}"
+
+    def table(self, study: str, name: str) -> str:
+        return f"{self.results}/{study}/tables/{name}"
+
+    def figure(self, study: str, name: str) -> str:
+        return f"{self.results}/{study}/figures/{name}"
+
+    def claims(self, name: str) -> str:
+        """The claims job's files, across the studies."""
+        return f"{self.results}/claims/{name}"
+
+    def log(self, step: str, name: str | None = None) -> str:
+        """The log of one job of a step (`name`: its wildcards as folders, e.g. study/run; none
+        for a step of one job)."""
+        return f"{self.logs}/{step}/{name}.log" if name else f"{self.logs}/{step}.log"
+
+    def benchmark(self, step: str, name: str) -> str:
+        """Snakemake's time and memory record of one job."""
+        return f"{self.benchmarks}/{step}/{name}.tsv"
 
 
 @dataclass
 class Plan:
     """runs: study -> {run path: resolved settings}; latent: study -> the saved runs, in grid
     order; untrained_from: study -> {saved run: the first saved run with the same encoder};
-    papers, matches: the claim files read and each claim matched to its studies."""
+    papers, matches: the claim files read and each claim matched to its studies; config: the
+    config it was made from; layout: where each file goes."""
     runs: dict[str, dict[str, dict]]
     latent: dict[str, list[str]]
     untrained_from: dict[str, dict[str, str]]
     papers: list[dict]
     matches: list[dict]
+    config: dict
+    layout: Layout = field(default_factory=Layout)
 
     @classmethod
-    def of(cls, config: dict, claims: bool = True) -> Plan:
-        """The plan of a (schema-checked) config; claims False leaves the claims out."""
+    def of(cls, config: dict, claims: bool = True, layout: Layout | None = None) -> Plan:
+        """The plan of a (schema-checked) config; claims False leaves the claims out; layout:
+        where the files are (default: the workflow's own folders)."""
         runs = {name: _study_runs(name, study, config)
                 for name, study in config["studies"].items()}
         latent = {name: latent_selection(name, study, runs[name])
@@ -38,7 +92,108 @@ class Plan:
             _drop_unused_latent_kind(name, study, runs[name], latent[name])
         untrained = {name: untrained_sources(runs[name], latent[name]) for name in runs}
         papers, matches = claim_plan(config, runs) if claims else ([], [])
-        return cls(runs, latent, untrained, papers, matches)
+        return cls(runs, latent, untrained, papers, matches, config, layout or Layout())
+
+    # ----- data -----
+
+    def expression_file(self, dataset: str) -> str:
+        """The raw expression matrix of a dataset: a user's file, a download, or synthetic."""
+        spec = self.config["datasets"][dataset]
+        for fmt in ("xena", "h5ad", "table"):
+            if spec.get(fmt, {}).get("path"):
+                return user_file(spec[fmt]["path"])
+        return self.layout.download(dataset, "expression.tsv.gz")
+
+    def source_id(self, dataset: str) -> str:
+        """8 hex digits naming where a dataset's raw matrix comes from (its path). Preprocessed
+        data live in a folder per source, so pointing a dataset at another file (say, a broken
+        one) and back leaves the first folder, and every run trained on it, untouched:
+        Snakemake deletes a job's outputs when it starts, and reruns the jobs downstream of any
+        file it remade."""
+        return hashlib.sha256(self.expression_file(dataset).encode()).hexdigest()[:8]
+
+    def preprocessed(self, study: str) -> dict[str, str]:
+        """The preprocessed data a study trains on: matrix, genes, samples, summary."""
+        spec = self.config["studies"][study]
+        dataset = spec["dataset"]
+        return {name: self.layout.data(dataset, self.source_id(dataset),
+                                       f"{spec['preprocess']}/{file}")
+                for name, file in (("matrix", "matrix.npy"), ("genes", "genes.txt"),
+                                   ("samples", "samples.txt"), ("summary", "summary.json"))}
+
+    def phenotype(self, study: str) -> str:
+        """The study's sample annotations, as the phenotype rule normalised them."""
+        dataset = self.config["studies"][study]["dataset"]
+        return self.layout.data(dataset, self.source_id(dataset), "phenotype.tsv")
+
+    # ----- runs -----
+
+    def run_files(self, study: str, name: str) -> list[str]:
+        """File `name` of every run of the study, in grid order."""
+        return [self.layout.run(study, run, name) for run in self.runs[study]]
+
+    def latent_files(self, study: str, name: str = "latent.npy") -> list[str]:
+        """File `name` (one of LATENT_FILES) of every run of the study that saves its latent
+        space."""
+        return [self.layout.run(study, run, name) for run in self.latent[study]]
+
+    # ----- claims -----
+
+    @property
+    def claim_studies(self) -> list[str]:
+        """The studies the claims read: each one a claim is tested on, and a same_ordering
+        claim's reference study."""
+        return list(dict.fromkeys(s for m in self.matches for s in (m["study"], m["reference"])
+                                  if s is not None))
+
+    @property
+    def claim_study_outputs(self) -> list[str]:
+        """The studies that get a claims.csv of their own: those a claim is tested on."""
+        return [s for s in self.claim_studies if any(m["study"] == s for m in self.matches)]
+
+    def claim_tables(self) -> dict[str, dict]:
+        """study -> {runs, latent (or None), axes, model, figures: {loss, latent}}: what the
+        claims job reads of each study, and the figures its page links."""
+        tables = {}
+        for s in self.claim_studies:
+            saved = bool(self.latent[s])
+            tables[s] = {
+                "runs": self.layout.table(s, "runs.csv"),
+                "latent": self.layout.table(s, "latent.csv") if saved else None,
+                "axes": list(self.config["studies"][s]["grid"]),
+                # the model of a study whose grid has no model axis (runs.csv has no column)
+                "model": next(iter(self.runs[s].values())).get("model", RunConfig.model),
+                "figures": {"loss": self.layout.figure(s, f"{s}.png"),
+                            "latent": self.layout.figure(s, f"{s}_quality.png") if saved
+                            else ""}}
+        return tables
+
+    # ----- everything -----
+
+    def outputs(self) -> list[str]:
+        """Every table and figure, and every run's own files: Snakemake reruns no job whose
+        outputs exist because an input is missing, so a run folder deleted by hand comes back
+        only if the target names it."""
+        out = []
+        for study in self.config["studies"]:
+            out += self.run_files(study, "metrics.csv") + self.run_files(study, "run.json")
+            out += [self.layout.run(study, run, name)
+                    for run in self.latent[study] for name in LATENT_FILES]
+            out += [self.layout.figure(study, f"{study}.{ext}") for ext in ("png", "pdf")]
+            out.append(self.layout.table(study, "statistics.html"))
+            if self.latent[study]:
+                out.append(self.layout.table(study, "latent.html"))
+                out += [self.layout.figure(study, f"{study}_{kind}.{ext}")
+                        for kind in ("embedding", "quality") for ext in ("png", "pdf")]
+        if self.papers:
+            out.append(self.layout.claims("claims.html"))
+            out += [self.layout.table(s, "claims.csv") for s in self.claim_study_outputs]
+        return out
+
+
+def user_file(path: str | None) -> str | None:
+    """A file path from the config as a shell would read it: ~ and $VAR expanded."""
+    return os.path.expandvars(os.path.expanduser(path)) if path else path
 
 
 def _study_runs(name: str, study: dict, config: dict) -> dict[str, dict]:

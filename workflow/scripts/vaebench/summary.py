@@ -38,21 +38,21 @@ from .analysis.tables import collapse_advice, collapse_counts, usage_fields
 from .claims.report import claim_lines
 from .claims.verdicts import VERDICTS
 from .config import RunConfig
-from .plan import Plan
+from .plan import Layout, Plan
 from .workdir import unfinished_outputs
 
 STATUSES = ("ok", "diverged", "failed", "running", "missing")
 
 
-def run_statuses(study: str, runs: dict[str, dict], results: Path, logs: Path,
+def run_statuses(study: str, plan: Plan,
                  unfinished: dict[str, bool] | None = None) -> pd.DataFrame:
     """One row per run of the study: its axis values, status and final validation loss.
     `unfinished`: workdir.unfinished_outputs of the working directory (none: no run is
     running)."""
     unfinished = unfinished or {}
     rows = []
-    for path, settings in runs.items():
-        record_path = results / study / "runs" / path / "run.json"
+    for path, settings in plan.runs[study].items():
+        record_path = Path(plan.layout.run(study, path, "run.json"))
         row = {**settings["axes"], "status": "missing", "final_val_loss": np.nan, "run": path,
                "model": settings.get("model", RunConfig.model), "collapsed": None,
                "kl_pressure": np.nan}
@@ -63,7 +63,7 @@ def run_statuses(study: str, runs: dict[str, dict], results: Path, logs: Path,
                        collapsed=usage["collapsed"], kl_pressure=usage["kl_pressure"])
         elif os.path.abspath(record_path) in unfinished:
             row["status"] = "running" if unfinished[os.path.abspath(record_path)] else "failed"
-        elif (logs / "train" / study / f"{path}.log").is_file():
+        elif Path(plan.layout.log("train", f"{study}/{path}")).is_file():
             row["status"] = "failed"
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -91,9 +91,10 @@ def _name(key, by: list[str]) -> str:
     return " ".join(f"{a}={v}" for a, v in zip(by, values))
 
 
-def study_summary(study: str, spec: dict, runs: dict[str, dict], results: Path, logs: Path,
-                  top: int, unfinished: dict[str, bool] | None = None) -> list[str]:
-    table = run_statuses(study, runs, results, logs, unfinished)
+def study_summary(study: str, plan: Plan, top: int,
+                  unfinished: dict[str, bool] | None = None) -> list[str]:
+    spec = plan.config["studies"][study]
+    table = run_statuses(study, plan, unfinished)
     counts = table["status"].value_counts()
     # "running" only while some are: a finished workflow's line reads as before
     lines = [f"{study}: {len(table)} runs ({' x '.join(spec['grid'])}): "
@@ -149,26 +150,27 @@ def _best_and_worst(scored: pd.DataFrame, by: list[str], top: int) -> list[str]:
 
 def summary(config: dict, results, logs="logs", top: int = 1) -> str:
     """The text `vaebench summary` prints, for every study of `config`, then its claims."""
-    results, logs = Path(results), Path(logs)
+    layout = Layout(results=str(results), logs=str(logs))
     # Snakemake's working directory: results/ is one of its folders
     unfinished = unfinished_outputs(Path(os.path.abspath(results)).parent)
-    runs = Plan.of(config, claims=False).runs
+    plan = Plan.of(config, claims=False, layout=layout)
     lines = []
-    for study, spec in config["studies"].items():
-        lines += study_summary(study, spec, runs[study], results, logs, top, unfinished) + [""]
-    return "\n".join(lines + claim_summary(config, results)).rstrip() + "\n"
+    for study in config["studies"]:
+        lines += study_summary(study, plan, top, unfinished) + [""]
+    return "\n".join(lines + claim_summary(config, layout)).rstrip() + "\n"
 
 
-def claim_summary(config: dict, results: Path) -> list[str]:
+def claim_summary(config: dict, layout: Layout) -> list[str]:
     """One line per claim: its verdict where the claims job has run, else its study."""
-    verdicts = results / "claims" / "claims.csv"
+    verdicts = Path(layout.claims("claims.csv"))
     if verdicts.is_file():
         claims = pd.read_csv(verdicts, keep_default_na=False)
         counts = claims["verdict"].value_counts()
         head = (f"the papers' claims ({verdicts}): "
                 + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS))
         return [head, *claim_lines(claims)]
-    plan = Plan.of(config)  # the claim files are read only where no verdicts are there yet
+    # the claim files are read only where no verdicts are there yet
+    plan = Plan.of(config, layout=layout)
     if not plan.papers:
         return []
     return ["the papers' claims: not tested yet (the claims job writes "
