@@ -12,6 +12,7 @@ from vaebench.config import (
     INIT_NAMES,
     MODEL_NAMES,
     MODEL_OPTIONS,
+    MODEL_SPECS,
     OPTIMIZER_NAMES,
     RECONSTRUCTIONS,
     ConfigError,
@@ -80,6 +81,13 @@ def test_model_options_are_the_model_classes_keyword_arguments():
         assert own == set(MODEL_OPTIONS[name]), name
         schema = SCHEMA["properties"]["model_params"]["properties"][name].get("properties", {})
         assert set(schema) == own, name
+        for key, allowed in MODEL_OPTIONS[name].items():  # a choice: the same values
+            assert tuple(schema[key].get("enum", ())) == (allowed or ()), (name, key)
+
+
+def test_the_schema_names_every_model_by_its_label():
+    described = SCHEMA["$defs"]["run"]["properties"]["model"]["description"]
+    assert re.findall(r"\w+VAE|IWAE", described) == [s.label for s in MODEL_SPECS.values()]
 
 
 @pytest.mark.parametrize("values,named", [

@@ -18,8 +18,6 @@ import yaml
 # level (analysis.stats.by_objective), and the papers' claims, which hold one objective fixed,
 # apply to no study that compares objectives unless they name the axis.
 OBJECTIVE_AXES = ("reconstruction", "kld_weight")
-MODEL_NAMES = ("vanilla", "iwae", "infovae", "logcosh", "betavae", "betatcvae", "dipvae",
-               "categorical")
 INIT_NAMES = ("default", "uniform", "normal", "xavier_normal", "xavier_uniform",
               "kaiming_uniform")
 ACTIVATION_NAMES = ("relu", "tanh")
@@ -40,25 +38,41 @@ RECONSTRUCTIONS = ("mean", "sum")
 ACTIVE_VARIANCE = 0.01
 KL_FLOOR = 0.1
 DEVICES = ("auto", "cpu", "cuda")
-# Each model's own options (`model_params`): the allowed values of a choice, or None for a number.
-# They are the keyword arguments of the model classes (tests/test_config.py checks it).
-MODEL_OPTIONS: dict[str, dict[str, tuple | None]] = {
-    "vanilla": {},
-    "iwae": {"num_samples": None, "objective": ("antixk", "burda")},
-    "infovae": {"alpha": None, "beta": None, "reg_weight": None, "kernel": ("imq", "rbf"),
-                "latent_var": None},
-    "logcosh": {"alpha": None, "beta": None},
-    "betavae": {"objective": ("burgess", "higgins"), "beta": None, "gamma": None,
-                "max_capacity": None, "capacity_steps": None,
-                "capacity_clock": ("train", "all_calls")},
-    "betatcvae": {"alpha": None, "beta": None, "gamma": None, "anneal_steps": None,
-                  "head_hidden": None, "weights": ("stratified", "fork")},
-    "dipvae": {"lambda_offdiag": None, "lambda_diag": None, "dip_type": ("i", "ii"),
-               "objective": ("kumar", "fork")},
-    "categorical": {"categorical_dim": None, "temperature": None, "min_temperature": None,
-                    "anneal_rate": None, "anneal_interval": None, "alpha": None,
-                    "variant": ("jang", "fork")},
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the workflow knows of a model without torch: the papers' name for it, and its own
+    options (`model_params`): the allowed values of a choice, or None for a number."""
+    label: str
+    options: dict[str, tuple | None]
+
+
+# The models, in the order the config's schema and the figures list them. The model classes
+# (models.MODELS) register under these names and take these options as keyword arguments, and
+# the schema lists the same: tests/test_config.py keeps all three in step with this table.
+MODEL_SPECS: dict[str, ModelSpec] = {
+    "vanilla": ModelSpec("VanillaVAE", {}),
+    "iwae": ModelSpec("IWAE", {"num_samples": None, "objective": ("antixk", "burda")}),
+    "infovae": ModelSpec("InfoVAE", {"alpha": None, "beta": None, "reg_weight": None,
+                                     "kernel": ("imq", "rbf"), "latent_var": None}),
+    "logcosh": ModelSpec("LogCoshVAE", {"alpha": None, "beta": None}),
+    "betavae": ModelSpec("BetaVAE", {"objective": ("burgess", "higgins"), "beta": None,
+                                     "gamma": None, "max_capacity": None,
+                                     "capacity_steps": None,
+                                     "capacity_clock": ("train", "all_calls")}),
+    "betatcvae": ModelSpec("BetaTCVAE", {"alpha": None, "beta": None, "gamma": None,
+                                         "anneal_steps": None, "head_hidden": None,
+                                         "weights": ("stratified", "fork")}),
+    "dipvae": ModelSpec("DIPVAE", {"lambda_offdiag": None, "lambda_diag": None,
+                                   "dip_type": ("i", "ii"), "objective": ("kumar", "fork")}),
+    "categorical": ModelSpec("CategoricalVAE", {"categorical_dim": None, "temperature": None,
+                                                "min_temperature": None, "anneal_rate": None,
+                                                "anneal_interval": None, "alpha": None,
+                                                "variant": ("jang", "fork")}),
 }
+MODEL_NAMES = tuple(MODEL_SPECS)
+MODEL_OPTIONS = {name: spec.options for name, spec in MODEL_SPECS.items()}
 # The parts of the models' losses (loss, recon, kld: every model; mmd: InfoVAE; capacity:
 # BetaVAE; mi, tc, dwkl: BetaTCVAE; dip: DIPVAE; empty where a model has none), and the columns
 # of metrics.csv after the run's axis values. `lr_epoch` is the scheduled rate of that epoch,
@@ -66,14 +80,10 @@ MODEL_OPTIONS: dict[str, dict[str, tuple | None]] = {
 LOSS_PARTS = ("loss", "recon", "kld", "mmd", "capacity", "mi", "tc", "dwkl", "dip")
 METRIC_COLUMNS = ("epoch", *(f"{split}_{part}" for split in ("train", "val")
                              for part in LOSS_PARTS), "lr_epoch", "seconds")
-DISPLAY_NAMES = {"vanilla": "VanillaVAE", "iwae": "IWAE", "infovae": "InfoVAE",
-                 "logcosh": "LogCoshVAE", "betavae": "BetaVAE", "betatcvae": "BetaTCVAE",
-                 "dipvae": "DIPVAE", "categorical": "CategoricalVAE"}
-
-
 def display_name(model: str) -> str:
     """The papers' name of a model ("iwae" -> "IWAE"); unknown names pass through."""
-    return DISPLAY_NAMES.get(model, model)
+    spec = MODEL_SPECS.get(model)
+    return spec.label if spec else model
 
 
 class ConfigError(ValueError):
