@@ -115,7 +115,8 @@ def test_read_xena_non_numeric_cell_names_file_line_and_sample(tmp_path):
     (XENA_TEXT.replace("HIGH\t0", "HIGH\tnone", 1), "line 3.*'none' is not a number or missing"),
     (XENA_TEXT.replace("HIGH\t0", "HIGH\t1_0", 1), "line 3.*'1_0' is not a number or missing"),
     (XENA_TEXT.replace(SAMPLES[2], SAMPLES[0], 1),
-     f"line 1: sample id '{SAMPLES[0]}' occurs 2 times; each sample needs an id of its own"),
+     f"line 1: sample id '{SAMPLES[0]}' occurs 2 times \\(columns 2 and 4\\); each sample "
+     "needs an id of its own"),
     (XENA_TEXT.splitlines()[0] + "\n", "no gene rows"),
 ])
 def test_read_xena_bad_files(tmp_path, text, pattern):

@@ -69,3 +69,17 @@ def test_the_layout_has_one_owner():
     tables = moved.claim_tables()["hparam"]
     assert tables["runs"] == "out/results/hparam/tables/runs.csv" and tables["latent"] is None
     assert moved.preprocessed("init")["matrix"].startswith("out/results/data/synthetic/input-")
+
+
+def test_each_shipped_config_has_results_of_its_own():
+    layouts = {name: Plan.of(config(name), claims=False).layout
+               for name in ("config.yaml", "paper.yaml", "eltager2023.yaml")}
+    assert layouts["config.yaml"] == Layout()  # results/, logs/, benchmarks/ as before
+    assert layouts["paper.yaml"] == Layout("results/paper", "results/paper/logs",
+                                           "results/paper/benchmarks")
+    outputs = {name: set(Plan.of(config(name), claims=False).outputs())
+               for name in ("config.yaml", "paper.yaml")}
+    assert outputs["config.yaml"].isdisjoint(outputs["paper.yaml"])
+    # the same layout under a copy of the results: the logs stay where they were beside them
+    assert Layout().moved("copy/results").logs == "copy/logs"
+    assert layouts["paper.yaml"].moved("copy").logs == "copy/logs"

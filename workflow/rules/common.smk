@@ -18,6 +18,7 @@ from vaebench.plan import Plan, user_file  # noqa: E402  (path above)
 from vaebench.claims.spec import claim_paths  # noqa: E402  (path above)
 from vaebench.config import (  # noqa: E402  (path above)
     ConfigError,
+    schema_message,
     RunConfig,
     axis_value,
     repeated_keys,
@@ -52,11 +53,24 @@ def check_repeated_keys():
             raise WorkflowError(repeated_keys_message(path, repeated))
 
 
+def check_schema():
+    """The config against its schema, with one line that names the config file, the key, the
+    value and what is allowed (Snakemake's own message names this file and the schema's
+    innards). Defaults live in the package (RunConfig, data.preprocess); the schema documents
+    the same values, and tests/test_config.py checks that they agree. Filling them in here
+    would let a study's `base` silently override the shared `defaults`."""
+    try:
+        validate(config, schema="../schemas/config.schema.yaml", set_default=False)
+    except WorkflowError as err:
+        invalid = err.__context__  # Snakemake's message holds only its text
+        if not hasattr(invalid, "absolute_path"):
+            raise
+        files = ", ".join(map(str, workflow.configfiles)) or "the config (--config)"
+        raise WorkflowError(f"{files}: {schema_message(invalid)}") from None
+
+
 check_repeated_keys()
-# Defaults live in the package (RunConfig, data.preprocess); the schema documents the same
-# values, and tests/test_config.py checks that they agree. Filling them in here would let a
-# study's `base` silently override the shared `defaults`.
-validate(config, schema="../schemas/config.schema.yaml", set_default=False)
+check_schema()
 
 PACKAGE = SCRIPTS / "vaebench"
 # The package modules each kind of script imports (Snakemake tracks a rule's script, not them)
@@ -373,12 +387,22 @@ def figure_settings(wildcards):
     return config["studies"][wildcards.study].get("figure", {"kind": "curves"})
 
 
+def inside_workdir(path):
+    """A path relative to the working directory where it lies inside it (the shipped claim
+    files of a checkout): Snakemake records each job's inputs by name, and an absolute one
+    would rerun the job after the checkout is moved or copied."""
+    resolved = Path(path).resolve()
+    if resolved.is_relative_to(Path.cwd().resolve()):
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    return str(path)
+
+
 def claim_inputs(wildcards):
     """The tables the claims are tested on: runs.csv of each study a claim applies to, and
     latent.csv where the study saves latent spaces; and the claim files themselves."""
     tables = PLAN.claim_tables().values()
     return {
-        "files": [str(p) for p in claim_paths(config.get("claims"))],
+        "files": [inside_workdir(p) for p in claim_paths(config.get("claims"))],
         "runs": [t["runs"] for t in tables],
         "latent": [t["latent"] for t in tables if t["latent"]],
     }

@@ -105,6 +105,7 @@ def _plot(args) -> None:
 
 
 def _summary(args) -> None:
+    from .plan import Layout
     from .summary import summary
 
     configfile = Path(args.configfile)
@@ -112,12 +113,12 @@ def _summary(args) -> None:
         raise ConfigError(f"config file not found: {configfile} (give the one the workflow ran "
                           "with: --configfile)")
     config = load_yaml(configfile)
-    results = Path(args.results)
+    results = Path(args.results or Layout.of(config).results)
     if not results.is_dir():
         raise ConfigError(f"no results folder {results} (run the workflow first, or name the "
                           "folder: vaebench summary path/to/results)")
     print(f"{results} ({configfile}):\n")
-    print(summary(config, results, args.logs or results.parent / "logs", args.top), end="")
+    print(summary(config, results, args.logs, args.top), end="")
 
 
 def _claims(args) -> None:
@@ -294,10 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="per study: runs ok / diverged / failed / running / "
                        "missing, and the best and worst conditions")
-    p.add_argument("results", nargs="?", default="results", help="the workflow's results folder")
+    p.add_argument("results", nargs="?",
+                   help="the workflow's results folder (default: the config's `results`)")
     p.add_argument("--configfile", default="config/config.yaml",
                    help="the config the workflow ran with (default: config/config.yaml)")
-    p.add_argument("--logs", help="the workflow's logs folder (default: beside results/)")
+    p.add_argument("--logs", help="the workflow's logs folder (default: where the config's "
+                   "layout keeps them: logs/ beside results/, or inside a folder of its own)")
     p.add_argument("--top", type=int, default=1,
                    help="best and worst conditions shown (per model in a study of several)")
     p.set_defaults(func=_summary)

@@ -86,6 +86,49 @@ def display_name(model: str) -> str:
     return spec.label if spec else model
 
 
+def schema_message(error) -> str:
+    """One line for a jsonschema ValidationError of a config: the key path, the value and what
+    the schema allows ("studies.s.base.lr: 'fast' must be a number")."""
+    where = ".".join(map(str, error.absolute_path)) or "the top level"
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(known))
+        return (f"{where}: unknown key(s) {', '.join(extra)}"
+                + (f" (known: {', '.join(known)})" if known else ""))
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    return f"{where}: {error.instance!r} {_allowed(error)}"
+
+
+_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most",
+           "exclusiveMaximum": "below"}
+
+
+def _allowed(error) -> str:
+    """What a value breaks, as "must be ..." or "is not one of ..."."""
+    rule, allowed = error.validator, error.validator_value
+    if rule == "enum":
+        return "is not one of " + ", ".join("null" if a is None else str(a) for a in allowed)
+    if rule == "type":
+        kinds = allowed if isinstance(allowed, list) else [allowed]
+        why = "must be " + " or ".join("null" if k == "null" else
+                                       f"a{'n' if k[0] in 'aeiou' else ''} {k}" for k in kinds)
+        if isinstance(error.instance, str) and "number" in kinds:
+            why += " (YAML reads 1e-3 as text: write 1.0e-3)"
+        return why
+    if rule in _BOUNDS:
+        return f"must be {_BOUNDS[rule]} {allowed}"
+    if rule == "const":
+        return f"must be {allowed!r}"
+    if rule in ("minProperties", "minItems"):
+        return "must not be empty"
+    if rule in ("anyOf", "oneOf") and error.context:
+        reasons = dict.fromkeys(_allowed(sub).removeprefix("must be ")
+                                for sub in error.context)
+        return "must be " + " or ".join(reasons)
+    return f"is not allowed here ({error.message})"
+
+
 class ConfigError(ValueError):
     """A run config value is invalid; the message names the key and the value."""
 

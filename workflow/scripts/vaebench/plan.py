@@ -33,6 +33,25 @@ class Layout:
     benchmarks: str = "benchmarks"
     resources: str = "resources"
 
+    @classmethod
+    def of(cls, config: dict) -> Layout:
+        """A config's layout: its `results` folder (default results/). A config that names a
+        folder of its own keeps its logs and Snakemake's benchmarks inside it, so that two
+        configs run in one working directory never share a file; the default keeps them
+        beside it, in logs/ and benchmarks/. Downloads (resources/) are shared: the same file
+        is fetched once."""
+        results = config.get("results", cls.results).rstrip("/")
+        if results == cls.results:
+            return cls()
+        return cls(results=results, logs=f"{results}/logs", benchmarks=f"{results}/benchmarks")
+
+    def moved(self, results: str) -> Layout:
+        """The same layout under another results folder (a copy, say): logs and benchmarks
+        where they were, relative to it."""
+        def beside(folder: str) -> str:
+            return os.path.normpath(os.path.join(results, os.path.relpath(folder, self.results)))
+        return Layout(str(results), beside(self.logs), beside(self.benchmarks), self.resources)
+
     def download(self, dataset: str, name: str) -> str:
         """A downloaded (or synthetic) raw file of a dataset."""
         return f"{self.resources}/{dataset}/{name}"
@@ -83,7 +102,7 @@ class Plan:
     @classmethod
     def of(cls, config: dict, claims: bool = True, layout: Layout | None = None) -> Plan:
         """The plan of a (schema-checked) config; claims False leaves the claims out; layout:
-        where the files are (default: the workflow's own folders)."""
+        where the files are (default: the config's own, Layout.of)."""
         runs = {name: _study_runs(name, study, config)
                 for name, study in config["studies"].items()}
         latent = {name: latent_selection(name, study, runs[name])
@@ -92,7 +111,8 @@ class Plan:
             _drop_unused_latent_kind(name, study, runs[name], latent[name])
         untrained = {name: untrained_sources(runs[name], latent[name]) for name in runs}
         papers, matches = claim_plan(config, runs) if claims else ([], [])
-        return cls(runs, latent, untrained, papers, matches, config, layout or Layout())
+        return cls(runs, latent, untrained, papers, matches, config,
+                   layout or Layout.of(config))
 
     # ----- data -----
 

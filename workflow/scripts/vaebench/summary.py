@@ -20,11 +20,14 @@ Statuses come from each run's run.json, as the aggregate rule reads them. A run 
 incomplete/ of its working directory, the folder that holds results/) and still works there
 (workdir.unfinished_outputs). Otherwise it is "failed" if its job started and ended without a
 record: its training log exists, or the Snakemake that started the job was killed (see the log;
---rerun-incomplete redoes it); and "missing" if not (not run yet).
+--rerun-incomplete redoes it); and "missing" if not (not run yet). A run whose run.json records
+settings other than the config's (another config's run in the same folder, or one trained
+before an edit) is "stale": the workflow will train it again, and its numbers are left out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import textwrap
@@ -41,7 +44,11 @@ from .config import RunConfig
 from .plan import Layout, Plan
 from .workdir import unfinished_outputs
 
-STATUSES = ("ok", "diverged", "failed", "running", "missing")
+STATUSES = ("ok", "diverged", "failed", "running", "missing", "stale")
+# Shown only where some runs have them: a finished workflow's line reads as before.
+RARE_STATUSES = ("running", "stale")
+# What the workflow sets per job, not the config: never a reason to call a run stale.
+JOB_SETTINGS = ("threads", "save_latent")
 
 
 def run_statuses(study: str, plan: Plan,
@@ -61,6 +68,9 @@ def run_statuses(study: str, plan: Plan,
             usage = usage_fields(record)
             row.update(status=record["status"], final_val_loss=record["final_val_loss"],
                        collapsed=usage["collapsed"], kl_pressure=usage["kl_pressure"])
+            if stale(record, settings, plan.config["preprocess"][
+                    plan.config["studies"][study]["preprocess"]]):
+                row["status"] = "stale"
         elif os.path.abspath(record_path) in unfinished:
             row["status"] = "running" if unfinished[os.path.abspath(record_path)] else "failed"
         elif Path(plan.layout.log("train", f"{study}/{path}")).is_file():
@@ -69,6 +79,22 @@ def run_statuses(study: str, plan: Plan,
     table = pd.DataFrame(rows)
     table["final_val_loss"] = pd.to_numeric(table["final_val_loss"], errors="coerce")
     return table
+
+
+def stale(record: dict, settings: dict, preprocess: dict) -> list[str]:
+    """The settings in which a run's record differs from what the config asks of it (the
+    keys, sorted): a run trained for another config (say the demo's, in the folder the paper
+    config now names) or before an edit, that the workflow will train again. Its numbers answer
+    another question, so it counts as stale, not ok."""
+    wanted = dataclasses.asdict(RunConfig.from_dict(settings))
+    trained = record.get("config", {})
+    differ = [key for key, value in wanted.items() if key not in JOB_SETTINGS
+              and json.dumps(value, sort_keys=True) != json.dumps(trained.get(key),
+                                                                   sort_keys=True)]
+    data = record.get("data", {})
+    differ += [f"preprocess.{key}" for key, value in preprocess.items()
+               if key in data and data[key] != value]
+    return sorted(differ)
 
 
 def conditions(table: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
@@ -96,10 +122,9 @@ def study_summary(study: str, plan: Plan, top: int,
     spec = plan.config["studies"][study]
     table = run_statuses(study, plan, unfinished)
     counts = table["status"].value_counts()
-    # "running" only while some are: a finished workflow's line reads as before
     lines = [f"{study}: {len(table)} runs ({' x '.join(spec['grid'])}): "
              + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES
-                         if s != "running" or counts.get(s, 0))]
+                         if s not in RARE_STATUSES or counts.get(s, 0))]
     # losses rank within one objective: a model, and a level of reconstruction or kld_weight
     table, axes = by_objective(table, list(spec["grid"]))
     ranked = conditions(table, axes)
@@ -148,11 +173,17 @@ def _best_and_worst(scored: pd.DataFrame, by: list[str], top: int) -> list[str]:
     return lines
 
 
-def summary(config: dict, results, logs="logs", top: int = 1) -> str:
-    """The text `vaebench summary` prints, for every study of `config`, then its claims."""
-    layout = Layout(results=str(results), logs=str(logs))
-    # Snakemake's working directory: results/ is one of its folders
-    unfinished = unfinished_outputs(Path(os.path.abspath(results)).parent)
+def summary(config: dict, results=None, logs=None, top: int = 1) -> str:
+    """The text `vaebench summary` prints, for every study of `config`, then its claims.
+    results: the results folder (default: the config's, Layout.of); logs: its logs (default:
+    where the layout keeps them, relative to the results folder)."""
+    layout = Layout.of(config)
+    if results is not None:
+        layout = layout.moved(str(results))
+    if logs is not None:
+        layout = dataclasses.replace(layout, logs=str(logs))
+    # Snakemake's working directory: the folder that holds the default results/ or logs/
+    unfinished = unfinished_outputs(Path(os.path.abspath(layout.logs)).parent)
     plan = Plan.of(config, claims=False, layout=layout)
     lines = []
     for study in config["studies"]:

@@ -34,15 +34,21 @@ def existing_file(path, what: str) -> Path:
     return path
 
 
-def check_unique_ids(ids, where: str, what: str = "sample") -> None:
-    """Every id names one sample (gene): the first repeated id, how often it occurs and how many
-    ids repeat, else nothing."""
+def check_unique_ids(ids, where: str, what: str = "sample", unit: str | None = None,
+                     first: int = 1) -> None:
+    """Every id names one sample (gene): else the first repeated id, how often it occurs, where
+    (`unit`: "column" or "line", the first id's being `first`) and how many ids repeat."""
+    ids = list(ids)
     counts = Counter(ids)
     repeated = [(value, n) for value, n in counts.items() if n > 1]
     if repeated:
         value, n = repeated[0]
+        at = ""
+        if unit:
+            places = [str(first + i) for i, v in enumerate(ids) if v == value]
+            at = f" ({unit}s {', '.join(places[:-1])} and {places[-1]})"
         more = f" ({len(repeated) - 1} more ids repeat)" if len(repeated) > 1 else ""
-        raise DataError(f"{where}: {what} id {value!r} occurs {n} times{more}; each {what} "
+        raise DataError(f"{where}: {what} id {value!r} occurs {n} times{at}{more}; each {what} "
                         "needs an id of its own")
 
 

@@ -106,7 +106,7 @@ def read_phenotype(path, format: str = "table", columns: dict | None = None,
         raise DataError(f"{path}: no label column {label!r} ({where}.label; columns: "
                         f"{available})")
     samples = table[id_column].astype(str)
-    check_unique_ids(samples, f"{path} (column {id_column!r})")
+    check_unique_ids(samples, f"{path} (column {id_column!r})", unit="line", first=2)
     # one reading of "no value" for every annotation: MISSING_VALUES become ""
     table = table.astype(str).apply(lambda column: column.str.strip()).replace(
         dict.fromkeys(MISSING_VALUES, ""))

@@ -107,7 +107,9 @@ def _check_field_counts(path: Path, expected: int) -> None:
 def _check_unique(ids: list[str], path: Path, what: str, where: str) -> None:
     if any(not value or value == "nan" for value in ids):
         raise DataError(f"{path}: {where} has an empty {what} id")
-    check_unique_ids(ids, f"{path} ({where})", what)
+    # rows: below the header line; header: after the id column
+    check_unique_ids(ids, f"{path} ({where})", what,
+                     unit="line" if where == "rows" else "column", first=2)
 
 
 def _locate_bad_cell(path: Path, header, values_at, samples_as, exc) -> DataError:

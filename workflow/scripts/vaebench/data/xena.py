@@ -81,7 +81,8 @@ def _parse_header(header: bytes, path: Path) -> list[str]:
         raise DataError(f"{path}, line 1: header names no samples")
     if "" in samples:
         raise DataError(f"{path}, line 1, column {samples.index('') + 2}: empty sample id")
-    check_unique_ids(samples, f"{path}, line 1")
+    # the first column holds the gene ids: the samples start in column 2
+    check_unique_ids(samples, f"{path}, line 1", unit="column", first=2)
     return samples
 
 
