@@ -142,7 +142,8 @@ def test_summary_tells_a_run_still_training_from_a_failed_one(tmp_path, capsys):
         started[-1].wait()
 
     def counts():
-        assert main(["summary", str(tmp_path / "results"), "--configfile", str(configfile)]) == 0
+        assert main(["summary", str(tmp_path / "results"), "--configfile", str(configfile),
+                     "--full"]) == 0
         return capsys.readouterr().out.splitlines()[2]
 
     try:

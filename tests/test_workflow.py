@@ -318,6 +318,33 @@ def test_report_is_self_contained_with_the_figures(finished):
 
 
 
+def test_the_summary_fits_one_screen(finished, capsys):
+    from vaebench.cli import main
+
+    workdir, configfile = finished
+    assert main(["summary", str(workdir / "results"), "--configfile", str(configfile),
+                 "--logs", str(workdir / "logs")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) <= 40 and max(map(len, lines)) <= 100, "\n".join(lines)
+    header = lines[2].split()
+    assert header == ["study", "runs", "ok", "diverged", "failed", "missing", "collapsed"]
+    for study in yaml.safe_load(configfile.read_text())["studies"]:
+        runs = pd.read_csv(workdir / f"results/{study}/tables/runs.csv")
+        counts = runs["status"].value_counts()
+        row = next(line.split() for line in lines if line.startswith(study + " "))
+        assert row[1:6] == [str(len(runs)), str(counts.get("ok", 0)),
+                            str(counts.get("diverged", 0)), "0", "0"], row
+    claims = pd.read_csv(workdir / "results/claims/claims.csv", keep_default_na=False)
+    counted = next(line for line in lines if line.startswith("Claims ("))
+    for verdict, n in claims["verdict"].value_counts().items():
+        assert f"{n} {verdict}" in counted
+    text = "\n".join(lines)
+    for row in claims.itertuples():  # each claim is named once: the decisive ones on a line
+        assert len(re.findall(rf"(?<![\w]){re.escape(row.claim_id)}(?![\w])", text)) == 1
+        if row.verdict in ("holds", "contradicted", "negligible", "fragile"):
+            assert re.search(rf"^  {row.claim_id} +{row.verdict} ", text, re.M)
+
+
 def test_summary_matches_the_tables(finished, tmp_path, capsys):
     import shutil
 
@@ -325,7 +352,7 @@ def test_summary_matches_the_tables(finished, tmp_path, capsys):
 
     workdir, configfile = finished
     assert main(["summary", str(workdir / "results"), "--configfile", str(configfile),
-                 "--logs", str(workdir / "logs")]) == 0
+                 "--logs", str(workdir / "logs"), "--full"]) == 0
     text = capsys.readouterr().out
     cfg = yaml.safe_load(configfile.read_text())
     for study, spec in cfg["studies"].items():
@@ -358,7 +385,7 @@ def test_summary_matches_the_tables(finished, tmp_path, capsys):
     (copy_dir / "results/init/runs/model=infovae/init=normal/seed=2/run.json").unlink()
     (copy_dir / "logs/train/init/model=vanilla/init=default/seed=1.log").unlink()
     assert main(["summary", str(copy_dir / "results"), "--configfile", str(configfile),
-                 "--logs", str(copy_dir / "logs")]) == 0
+                 "--logs", str(copy_dir / "logs"), "--full"]) == 0
     assert "init: 8 runs (model x init x seed): 6 ok, 0 diverged, 1 failed, 1 missing" \
         in capsys.readouterr().out
 
@@ -368,7 +395,7 @@ def test_summary_matches_the_tables(finished, tmp_path, capsys):
     edited["preprocess"]["minmax"]["top_k"] = 7
     assert main(["summary", str(copy_dir / "results"), "--configfile",
                  str(write_config(tmp_path / "edited.yaml", edited)), "--logs",
-                 str(copy_dir / "logs")]) == 0
+                 str(copy_dir / "logs"), "--full"]) == 0
     assert ("init: 8 runs (model x init x seed): 0 ok, 0 diverged, 1 failed, 1 missing, "
             "6 stale") in capsys.readouterr().out
     from vaebench.summary import stale
@@ -467,7 +494,7 @@ def test_objective_and_latent_kind_are_axes_and_collapse_is_named(tmp_path, caps
     assert "Collapsed runs" in html and f"{n_collapsed} of 4 runs collapsed" in html \
         or n_collapsed == 0 and "no run collapsed (4 judged" in html
     assert main(["summary", str(tmp_path / "results"), "--configfile", str(configfile),
-                 "--logs", str(tmp_path / "logs")]) == 0
+                 "--logs", str(tmp_path / "logs"), "--full"]) == 0
     text = " ".join(capsys.readouterr().out.split())  # the summary wraps its long lines
     per_objective = runs.groupby("reconstruction")["collapsed"].sum()
     assert (f"collapsed runs: vanilla reconstruction=mean {per_objective['mean']} of 2, "

@@ -118,7 +118,7 @@ def _summary(args) -> None:
         raise ConfigError(f"no results folder {results} (run the workflow first, or name the "
                           "folder: vaebench summary path/to/results)")
     print(f"{results} ({configfile}):\n")
-    print(summary(config, results, args.logs, args.top), end="")
+    print(summary(config, results, args.logs, args.top, args.full), end="")
 
 
 def _claims(args) -> None:
@@ -301,8 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the config the workflow ran with (default: config/config.yaml)")
     p.add_argument("--logs", help="the workflow's logs folder (default: where the config's "
                    "layout keeps them: logs/ beside results/, or inside a folder of its own)")
+    p.add_argument("--full", action="store_true",
+                   help="every study's best and worst conditions, and a line per claim")
     p.add_argument("--top", type=int, default=1,
-                   help="best and worst conditions shown (per model in a study of several)")
+                   help="with --full: best and worst conditions shown (per model in a study of "
+                        "several)")
     p.set_defaults(func=_summary)
 
     p = sub.add_parser("claims", help="the papers' claims (config/claims): the study of a "

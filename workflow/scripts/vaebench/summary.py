@@ -30,7 +30,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -173,10 +175,12 @@ def _best_and_worst(scored: pd.DataFrame, by: list[str], top: int) -> list[str]:
     return lines
 
 
-def summary(config: dict, results=None, logs=None, top: int = 1) -> str:
-    """The text `vaebench summary` prints, for every study of `config`, then its claims.
-    results: the results folder (default: the config's, Layout.of); logs: its logs (default:
-    where the layout keeps them, relative to the results folder)."""
+def summary(config: dict, results=None, logs=None, top: int = 1, full: bool = False) -> str:
+    """The text `vaebench summary` prints: one screen (a line per study, the claims counted
+    with the decisive ones named, where to look), or with `full` every study's best and worst
+    conditions and a line per claim. results: the results folder (default: the config's,
+    Layout.of); logs: its logs (default: where the layout keeps them, relative to the results
+    folder)."""
     layout = Layout.of(config)
     if results is not None:
         layout = layout.moved(str(results))
@@ -185,10 +189,103 @@ def summary(config: dict, results=None, logs=None, top: int = 1) -> str:
     # Snakemake's working directory: the folder that holds the default results/ or logs/
     unfinished = unfinished_outputs(Path(os.path.abspath(layout.logs)).parent)
     plan = Plan.of(config, claims=False, layout=layout)
+    if not full:
+        return "\n".join(brief(plan, unfinished)) + "\n"
     lines = []
     for study in config["studies"]:
         lines += study_summary(study, plan, top, unfinished) + [""]
     return "\n".join(lines + claim_summary(config, layout)).rstrip() + "\n"
+
+
+# The one-screen summary: at most this many lines of at most WIDTH characters.
+WIDTH, MOST_STUDIES, MOST_DECISIVE = 100, 12, 8
+DECISIVE = ("holds", "contradicted", "negligible", "fragile")
+
+
+def brief(plan: Plan, unfinished: dict[str, bool]) -> list[str]:
+    """A line per study (its runs by status, and how many collapsed), then the claims: counted,
+    the decisive ones named with their effect, the rest grouped by why, and where to look."""
+    tables = {study: run_statuses(study, plan, unfinished) for study in plan.runs}
+    shown = [s for s in STATUSES if s not in RARE_STATUSES
+             or any((t["status"] == s).any() for t in tables.values())]
+    lines = [f"{'study':<20}{'runs':>6}" + "".join(f"{s:>10}" for s in shown)
+             + f"{'collapsed':>11}"]
+    for study, table in list(tables.items())[:MOST_STUDIES]:
+        counts = table["status"].value_counts()
+        judged = table["collapsed"].notna()
+        collapsed = (f"{int(table.loc[judged, 'collapsed'].astype(bool).sum())}/"
+                     f"{int(judged.sum())}" if judged.any() else "-")
+        lines.append(f"{study[:19]:<20}{len(table):>6}"
+                     + "".join(f"{int(counts.get(s, 0)):>10}" for s in shown)
+                     + f"{collapsed:>11}")
+    if len(tables) > MOST_STUDIES:
+        lines.append(f"... and {len(tables) - MOST_STUDIES} more studies (--full)")
+    lines += ["", *_brief_claims(plan), "",
+              *textwrap.wrap(f"More: {plan.layout.claims('claims.html')} (each verdict, its "
+                             "reason and figure); the figures under "
+                             f"{plan.layout.figure('<study>', '')}; `vaebench summary --full` "
+                             "(best and worst conditions, every claim); `vaebench claims` (the "
+                             "seeds each claim needs); collapsed: no active latent unit "
+                             "(docs/analysis.md).", WIDTH)]
+    return lines
+
+
+def _brief_claims(plan: Plan) -> list[str]:
+    verdicts = Path(plan.layout.claims("claims.csv"))
+    if not verdicts.is_file():
+        plan = Plan.of(plan.config, layout=plan.layout)  # reads the claim files
+        if not plan.matches:
+            return []
+        tested = Counter(m["study"] for m in plan.matches if m["study"])
+        untested = sum(1 for m in plan.matches if not m["study"])
+        return textwrap.wrap(
+            f"Claims: not tested yet ({verdicts} is written at the end); "
+            + ", ".join(f"{n} on {study}" for study, n in tested.items())
+            + (f"; {untested} fit no study of this config" if untested else ""), WIDTH)
+    claims = pd.read_csv(verdicts, keep_default_na=False)
+    counts = claims["verdict"].value_counts()
+    lines = [f"Claims ({len(claims)}, {claims['paper'].nunique()} papers): "
+             + ", ".join(f"{int(counts[v])} {v}" for v in VERDICTS if counts.get(v, 0))]
+    decisive = claims[claims["verdict"].isin(DECISIVE)]
+    for row in decisive.head(MOST_DECISIVE).itertuples():
+        lines.append(_cut(f"  {row.claim_id:<4} {row.verdict:<12} {row.study:<14} "
+                          f"{_effect(row)}"))
+    if len(decisive) > MOST_DECISIVE:
+        lines.append(_cut(f"  ... {len(decisive) - MOST_DECISIVE} more: "
+                          + " ".join(decisive["claim_id"].iloc[MOST_DECISIVE:])))
+    if len(decisive):
+        lines.append("  (effect: the claim's own measure, > 0 in the paper's direction, with its "
+                     "95% interval)")
+    for verdict in ("inconclusive", "not run"):
+        rows = claims[claims["verdict"] == verdict]
+        if not len(rows):
+            continue
+        if verdict == "not run":  # each for a reason of its own: claims.html says which
+            text = (f"{' '.join(rows['claim_id'])}: the config has no study with what they "
+                    "need")
+        else:
+            why = rows["reason"].map(lambda r: re.split(r"[:;(]", str(r))[0].strip())
+            text = "; ".join(f"{gist}: {' '.join(rows.loc[why == gist, 'claim_id'])}"
+                             for gist in dict.fromkeys(why))
+        lines += textwrap.wrap(f"{verdict} ({len(rows)}): {text}", WIDTH,
+                               initial_indent="  ", subsequent_indent="    ")
+    return lines
+
+
+def _effect(row) -> str:
+    """"<measure> +0.31 [0.10, 0.52], p_holm 0.001": the effect named by its measure."""
+    effect, low, high, p_holm = (pd.to_numeric(v, errors="coerce") for v in
+                                 (row.effect, row.ci_low, row.ci_high, row.p_holm))
+    if np.isnan(effect):
+        return str(row.reason)
+    measure = re.split(r" of | \(", str(row.effect_measure))[0]
+    interval = "" if np.isnan(low) else f" [{low:.2f}, {high:.2f}]"
+    p = "" if np.isnan(p_holm) else f", p_holm {p_holm:.2g}"
+    return f"{measure} {effect:+.2f}{interval}{p}"
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= WIDTH else line[:WIDTH - 3] + "..."
 
 
 def claim_summary(config: dict, layout: Layout) -> list[str]:
