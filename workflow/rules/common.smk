@@ -387,6 +387,32 @@ def figure_settings(wildcards):
     return config["studies"][wildcards.study].get("figure", {"kind": "curves"})
 
 
+def front_studies():
+    """study -> {runs, latent: its tables; pages: {label: page or figure}} for the front page."""
+    return {
+        s: {
+            "runs": LAYOUT.table(s, "runs.csv"),
+            "latent": LAYOUT.table(s, "latent.csv") if LATENT_RUNS[s] else None,
+            "pages": PLAN.pages(s),
+        }
+        for s in config["studies"]
+    }
+
+
+def front_inputs(wildcards):
+    """What the front page reads and links: each study's tables, pages and figures, and the
+    verdicts."""
+    inputs = {
+        "tables": [
+            t for spec in front_studies().values() for t in (spec["runs"], spec["latent"]) if t
+        ],
+        "pages": [p for s in config["studies"] for p in PLAN.pages(s).values()],
+    }
+    if PLAN.papers:
+        inputs["claims"] = LAYOUT.claims("claims.csv")
+    return inputs
+
+
 def inside_workdir(path):
     """A path relative to the working directory where it lies inside it (the shipped claim
     files of a checkout): Snakemake records each job's inputs by name, and an absolute one

@@ -71,6 +71,10 @@ class Layout:
     def figure(self, study: str, name: str) -> str:
         return f"{self.results}/{study}/figures/{name}"
 
+    def index(self) -> str:
+        """The front page."""
+        return f"{self.results}/index.html"
+
     def claims(self, name: str) -> str:
         """The claims job's files, across the studies."""
         return f"{self.results}/claims/{name}"
@@ -188,6 +192,16 @@ class Plan:
                             else ""}}
         return tables
 
+    def pages(self, study: str) -> dict[str, str]:
+        """{label: path} of a study's pages and figures, as the front page links them."""
+        pages = {"statistics": self.layout.table(study, "statistics.html"),
+                 "figure": self.layout.figure(study, f"{study}.png")}
+        if self.latent[study]:
+            pages |= {"latent": self.layout.table(study, "latent.html"),
+                      "quality": self.layout.figure(study, f"{study}_quality.png"),
+                      "embedding": self.layout.figure(study, f"{study}_embedding.png")}
+        return pages
+
     # ----- everything -----
 
     def outputs(self) -> list[str]:
@@ -208,6 +222,7 @@ class Plan:
         if self.papers:
             out.append(self.layout.claims("claims.html"))
             out += [self.layout.table(s, "claims.csv") for s in self.claim_study_outputs]
+        out.append(self.layout.index())
         return out
 
 

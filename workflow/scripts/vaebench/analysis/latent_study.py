@@ -213,7 +213,7 @@ def latent_scores(runs_csv, score_paths: list, samples_txt, baselines_csv,
         ("Survival and clinical variables", CLINICAL_CAPTION, clinical),
         ("Does a lower loss mean a better latent space?", LOSS_CAPTION, loss),
         ("Pairwise comparisons", LATENT_PAIRWISE_CAPTION, pairs),
-    ]))
+    ], where=html_out))
 
 
 LATENT_CAPTION = (

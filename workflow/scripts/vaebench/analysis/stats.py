@@ -272,7 +272,7 @@ def study_statistics(runs_csv, axes: list[str], study: str, pairwise_out, sensit
         ("Pairwise comparisons", PAIRWISE_CAPTION, pair),
         ("Sensitivity: share of variance per axis", SENSITIVITY_CAPTION, sens),
         ("Divergence", DIVERGENCE_CAPTION, div),
-    ]))
+    ], where=html_out))
 
 
 PAIRWISE_CAPTION = (

@@ -4,15 +4,18 @@ runs table of one's own (the same code), and the lines of `vaebench summary`. No
 
 from __future__ import annotations
 
+import html
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..analysis.render import render_html
+from ..analysis.render import interactive_table, render_html
 from ..data import write_atomic
 from .match import match_claims, table_facts
-from .verdicts import evaluate
+from .verdicts import VERDICTS, evaluate
 
 CLAIMS_CAPTION = (
     "Each claim of the papers (config/claims/<paper>.yaml) tested on the runs of the study it "
@@ -38,14 +41,72 @@ def write_claims(papers: list[dict], matches: list[dict], tables: dict[str, pd.D
     for study, path in (per_study or {}).items():
         write_atomic(path, claims[claims["study"] == study].to_csv(index=False))
     if html_out is not None:
-        shown = claims[["paper", "claim_id", "section", "claim", "study", "verdict", "effect",
-                        "ci_low", "ci_high", "p_holm", "p_holm_against", "reason",
-                        "other_readings", "paper_figure", "figure"]]
         write_atomic(html_out, render_html("Do the papers' findings hold?", [
-            ("Verdicts", CLAIMS_CAPTION, shown),
+            ("Verdicts", CLAIMS_CAPTION, verdict_table(claims, html_out, full=True)),
             ("The parts of each claim", PARTS_CAPTION, parts),
-        ]))
+        ], where=html_out))
     return claims
+
+
+VERDICT_COLUMNS = ("claim", "paper §", "verdict", "effect [95% CI]", "n", "figure")
+
+
+def verdict_table(claims: pd.DataFrame, where, full: bool = False) -> str:
+    """The verdicts as a sortable table (HTML): the claim's words, the paper and section, a
+    coloured badge, the effect with its interval drawn on a shared -1..1 axis, n runs and a
+    link to the figure; `full` adds the study, Holm's p both ways and the reason."""
+    page = Path(os.path.abspath(where)).parent
+    rows = []
+    # the answers first: decided, then undecided, then not run (each in the files' order)
+    claims = claims.iloc[claims["verdict"].map(VERDICTS.index).argsort(kind="stable")]
+    for row in claims.itertuples():
+        figure = str(row.figure)
+        link = (f"<a href='{html.escape(os.path.relpath(os.path.abspath(figure), page))}'>"
+                f"{html.escape(Path(figure).name)}</a>" if figure else "")
+        out = {"claim": f"<b>{html.escape(row.claim_id)}</b> {html.escape(row.claim)}",
+               "paper §": html.escape(f"{row.paper} {row.section}"),
+               "verdict": badge(row.verdict),
+               "effect [95% CI]": forest(row.effect, row.ci_low, row.ci_high, row.effect_measure),
+               "n": "" if row.verdict == "not run" else str(row.n_runs), "figure": link}
+        if full:
+            out |= {"study": html.escape(str(row.study)),
+                    "p_holm": html.escape(_p(row.p_holm)),
+                    "p_holm_against": html.escape(_p(row.p_holm_against)),
+                    "reason": html.escape(str(row.reason))}
+        rows.append(out)
+    table = pd.DataFrame(rows, columns=[*VERDICT_COLUMNS, *(
+        ("study", "p_holm", "p_holm_against", "reason") if full else ())])
+    return interactive_table(table, where, html_columns=tuple(table.columns))
+
+
+def badge(verdict: str) -> str:
+    return f"<span class='badge {verdict.replace(' ', '-')}'>{html.escape(verdict)}</span>"
+
+
+def forest(effect, low, high, measure: str, width: int = 150, height: int = 18) -> str:
+    """The effect (dot) and its 95% interval (line) on an axis from -1 to 1 with 0 marked;
+    the numbers and the measure in the tooltip. Empty where nothing was estimated."""
+    effect, low, high = (pd.to_numeric(v, errors="coerce") for v in (effect, low, high))
+    if not np.isfinite(effect):
+        return ""
+
+    def x(v: float) -> float:
+        return width / 2 + (width / 2 - 4) * float(np.clip(v, -1, 1))
+
+    interval = (f"<line x1='{x(low):.1f}' x2='{x(high):.1f}' y1='9' y2='9' stroke='#333' "
+                "stroke-width='2'/>" if np.isfinite(low) and np.isfinite(high) else "")
+    text = f"{effect:+.2f}" + (f" [{low:.2f}, {high:.2f}]" if interval else "")
+    return (f"<span style='white-space:nowrap' data-order='{effect:.4f}' "
+            f"title='{html.escape(str(measure))}'>"
+            f"<svg width='{width}' height='{height}' role='img' aria-label='{text}'>"
+            f"<line x1='{width / 2}' x2='{width / 2}' y1='0' y2='{height}' stroke='#bbb'/>"
+            f"{interval}<circle cx='{x(effect):.1f}' cy='9' r='4' fill='#0969da'/></svg> "
+            f"<span class='num'>{text}</span></span>")
+
+
+def _p(value) -> str:
+    value = pd.to_numeric(value, errors="coerce")
+    return "" if not np.isfinite(value) else f"{value:.2g}"
 
 
 def verdicts_on_table(papers: list[dict], table: pd.DataFrame, study: str,
