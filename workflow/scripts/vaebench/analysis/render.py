@@ -32,7 +32,8 @@ STYLE = ("body{font-family:system-ui,sans-serif;margin:1.2em 2em;color:#222}"
          ".negligible{background:#8c959f}.fragile{background:#bf8700}"
          ".inconclusive{background:#57606a}.not-run{background:#d0d7de;color:#222}"
          "td{vertical-align:middle}td svg{vertical-align:middle}.num{white-space:nowrap;"
-         "font-variant-numeric:tabular-nums;font-size:.9em}")
+         "font-variant-numeric:tabular-nums;font-size:.9em}div.wide{min-width:22em}"
+         ".small{font-size:.9em}")
 ABBREVIATIONS = ("e.g.", "i.e.", "al.", "vs.", "cf.")
 P_COLUMNS = ("p", "p_holm", "p_against", "p_holm_against", "floor_holm", "min_p")
 

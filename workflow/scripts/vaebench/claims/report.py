@@ -63,7 +63,8 @@ def verdict_table(claims: pd.DataFrame, where, full: bool = False) -> str:
         figure = str(row.figure)
         link = (f"<a href='{html.escape(os.path.relpath(os.path.abspath(figure), page))}'>"
                 f"{html.escape(Path(figure).name)}</a>" if figure else "")
-        out = {"claim": f"<b>{html.escape(row.claim_id)}</b> {html.escape(row.claim)}",
+        out = {"claim": f"<div class='wide'><b>{html.escape(row.claim_id)}</b> "
+                        f"{html.escape(row.claim)}</div>",
                "paper §": html.escape(f"{row.paper} {row.section}"),
                "verdict": badge(row.verdict),
                "effect [95% CI]": forest(row.effect, row.ci_low, row.ci_high, row.effect_measure),
@@ -72,7 +73,7 @@ def verdict_table(claims: pd.DataFrame, where, full: bool = False) -> str:
             out |= {"study": html.escape(str(row.study)),
                     "p_holm": html.escape(_p(row.p_holm)),
                     "p_holm_against": html.escape(_p(row.p_holm_against)),
-                    "reason": html.escape(str(row.reason))}
+                    "reason": f"<div class='wide small'>{html.escape(str(row.reason))}</div>"}
         rows.append(out)
     table = pd.DataFrame(rows, columns=[*VERDICT_COLUMNS, *(
         ("study", "p_holm", "p_holm_against", "reason") if full else ())])
@@ -99,6 +100,7 @@ def forest(effect, low, high, measure: str, width: int = 150, height: int = 18) 
     return (f"<span style='white-space:nowrap' data-order='{effect:.4f}' "
             f"title='{html.escape(str(measure))}'>"
             f"<svg width='{width}' height='{height}' role='img' aria-label='{text}'>"
+            f"<line x1='4' x2='{width - 4}' y1='9' y2='9' stroke='#e4e4e4'/>"
             f"<line x1='{width / 2}' x2='{width / 2}' y1='0' y2='{height}' stroke='#bbb'/>"
             f"{interval}<circle cx='{x(effect):.1f}' cy='9' r='4' fill='#0969da'/></svg> "
             f"<span class='num'>{text}</span></span>")
