@@ -251,8 +251,9 @@ def test_editing_a_module_reruns_the_jobs_that_import_it_and_touching_one_nothin
         os.utime(module, (module.stat().st_atime + 60, module.stat().st_mtime + 60))
     args = ("-n", "--snakefile", str(copied / "Snakefile"), "--directory", str(workdir),
             "--configfile", str(configfile))
-    # only the claims job, whose params name the claim files by their path, which moved
-    assert set(job_counts(snakemake(*args).stdout)) <= {"claims", "all"}
+    # only the claims job, whose params name the claim files by their path, which moved (outside
+    # the working directory), and the front page that shows its verdicts
+    assert set(job_counts(snakemake(*args).stdout)) <= {"claims", "front_page", "all"}
     train = copied / "scripts/vaebench/train.py"
     train.write_text(train.read_text() + "\n# edited\n")
     done = snakemake(*args)
@@ -270,7 +271,7 @@ def test_editing_one_base_value_reruns_exactly_that_study(finished):
     jobs = planned_jobs(workdir, write_config(workdir / "edited.yaml", edited))
     assert jobs == {"train": 4, "train_latent": 4, "score_latent": 4, "aggregate": 1,
                     "figures": 1, "statistics": 1, "latent_scores": 1, "embedding": 1,
-                    "quality_figure": 1, "claims": 1, "all": 1}
+                    "quality_figure": 1, "claims": 1, "front_page": 1, "all": 1}
 
 
 def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finished):
@@ -281,7 +282,8 @@ def test_moving_the_latent_selection_retrains_only_the_newly_selected_runs(finis
     # the baselines are redone: the study's saved runs are others (their widths are read)
     assert jobs == {"train_latent": 4, "score_latent": 4, "latent_baselines": 1,
                     "aggregate": 1, "figures": 1, "statistics": 1, "latent_scores": 1,
-                    "embedding": 1, "quality_figure": 1, "claims": 1, "all": 1}
+                    "embedding": 1, "quality_figure": 1, "claims": 1, "front_page": 1,
+                    "all": 1}
 
 
 def test_latent_kind_means_nothing_to_runs_that_save_no_latent_space(finished):
@@ -301,8 +303,8 @@ def test_editing_a_grid_value_schedules_only_the_new_runs(finished, latent, clai
     cfg = yaml.safe_load(configfile.read_text())
     cfg["studies"]["hparam"]["grid"]["latent"] = latent
     jobs = planned_jobs(workdir, write_config(workdir / "grown.yaml", cfg))
-    assert jobs == {"train": 4, "aggregate": 1, "figures": 1, "statistics": 1, "all": 1,
-                    **claims}
+    assert jobs == {"train": 4, "aggregate": 1, "figures": 1, "statistics": 1,
+                    "front_page": 1, "all": 1, **claims}
 
 
 def test_report_is_self_contained_with_the_figures(finished):
