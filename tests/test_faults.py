@@ -186,7 +186,8 @@ def test_a_deleted_run_output_comes_back(finished, deleted):
         folder.rmdir()
     assert planned_jobs(workdir, configfile) == {
         "train_latent": 1, "score_latent": 1, "aggregate": 1, "figures": 1, "statistics": 1,
-        "latent_scores": 1, "embedding": 1, "quality_figure": 1, "claims": 1, "all": 1,
+        "latent_scores": 1, "embedding": 1, "quality_figure": 1, "claims": 1, "front_page": 1,
+        "all": 1,
         # the baselines read the widths of the latent.npy files: redone where one is missing
         # (the cases share one workdir: an earlier case's deletion is still missing)
         **({"latent_baselines": 1} if not (folder / "latent.npy").exists() else {})}

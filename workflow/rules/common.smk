@@ -388,12 +388,14 @@ def figure_settings(wildcards):
 
 
 def front_studies():
-    """study -> {runs, latent: its tables; pages: {label: page or figure}} for the front page."""
+    """study -> {runs, latent: its tables; pages: {label: page or figure}; model: the model of a
+    grid without a model axis} for the front page."""
     return {
         s: {
             "runs": LAYOUT.table(s, "runs.csv"),
             "latent": LAYOUT.table(s, "latent.csv") if LATENT_RUNS[s] else None,
             "pages": PLAN.pages(s),
+            "model": PLAN.model(s),
         }
         for s in config["studies"]
     }

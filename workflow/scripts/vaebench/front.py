@@ -25,7 +25,8 @@ SCORE, BASELINES = "knn_accuracy", ("pca", "genes", "untrained")
 
 
 def front_page(title: str, studies: dict[str, dict], claims_csv, out) -> str:
-    """The page's HTML. studies: study -> {runs, latent (or None): tables; pages: {label: path}},
+    """The page's HTML. studies: study -> {runs, latent (or None): tables; pages: {label: path};
+    model: the study's model where its grid has no model axis},
     claims_csv: the claims job's claims.csv (None: no claims); out: the page's own path."""
     runs = {s: pd.read_csv(spec["runs"], keep_default_na=False) for s, spec in studies.items()}
     n_runs = sum(len(t) for t in runs.values())
@@ -45,7 +46,8 @@ def front_page(title: str, studies: dict[str, dict], claims_csv, out) -> str:
                      "unit, or almost no KL); each study's pages and figures are linked.",
                      interactive_table(study_table(runs, studies, out), out,
                                        html_columns=("study", "pages"))))
-    latent = {s: pd.read_csv(spec["latent"]) for s, spec in studies.items() if spec["latent"]}
+    latent = {s: with_model(pd.read_csv(spec["latent"]), spec["model"])
+              for s, spec in studies.items() if spec["latent"]}
     if latent:
         sections.append(("Latent quality beside the baselines",
                          f"The median {SCORE} (cancer types from a 15-nearest-neighbour vote) of "
@@ -54,6 +56,11 @@ def front_page(title: str, studies: dict[str, dict], claims_csv, out) -> str:
                          f"<img alt='latent quality per model and its baselines' "
                          f"src='data:image/png;base64,{quality_png(latent)}'>\n"))
     return render_html(title, sections, where=out, intro=html.escape(intro))
+
+
+def with_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
+    """A study without a model axis has no model column: its one model."""
+    return table if "model" in table else table.assign(model=model)
 
 
 def study_table(runs: dict[str, pd.DataFrame], studies: dict[str, dict], out) -> pd.DataFrame:

@@ -185,12 +185,16 @@ class Plan:
                 "runs": self.layout.table(s, "runs.csv"),
                 "latent": self.layout.table(s, "latent.csv") if saved else None,
                 "axes": list(self.config["studies"][s]["grid"]),
-                # the model of a study whose grid has no model axis (runs.csv has no column)
-                "model": next(iter(self.runs[s].values())).get("model", RunConfig.model),
+                "model": self.model(s),
                 "figures": {"loss": self.layout.figure(s, f"{s}.png"),
                             "latent": self.layout.figure(s, f"{s}_quality.png") if saved
                             else ""}}
         return tables
+
+    def model(self, study: str) -> str:
+        """The model of a study whose grid has no model axis (its tables have no such column);
+        with a model axis, its first level."""
+        return next(iter(self.runs[study].values())).get("model", RunConfig.model)
 
     def pages(self, study: str) -> dict[str, str]:
         """{label: path} of a study's pages and figures, as the front page links them."""
