@@ -426,16 +426,17 @@ def test_every_command_line_option_the_docs_name_exists():
 
 
 def test_the_examples_are_what_the_default_run_prints():
-    """Each example block of the docs holds what its command prints on the default results
-    (docs/examples.py writes them after `make run`; a clean clone has no results to check)."""
+    """Each example block of the docs (the summary, the verdicts, the objective tables) holds what
+    its key gives on the default results (docs/examples.py writes them after `make run`; a clean
+    clone has no results to check)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("examples", REPO / "docs" / "examples.py")
     examples = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(examples)
-    commands = [m["command"] for m in examples.BLOCK.finditer(read("README.md"))]
-    assert "vaebench summary" in commands
+    keys = [m["key"] for doc in examples.DOCS for m in examples.BLOCK.finditer(read(doc))]
+    assert sorted(keys) == sorted(["vaebench summary", *examples.TABLES]), keys
     if not (REPO / "results" / "claims" / "claims.csv").is_file():
         pytest.skip("no default results here: `make run` makes them")
-    assert not examples.stale_blocks(REPO / "README.md"), \
-        "the README's examples are stale: run .venv/bin/python docs/examples.py"
+    stale = [f"{doc}: {key}" for doc in examples.DOCS for key in examples.stale_blocks(REPO / doc)]
+    assert not stale, f"stale examples {stale}: run .venv/bin/python docs/examples.py"

@@ -1,11 +1,15 @@
 """vaebench.plan: what the workflow will do, from a config alone, without Snakemake."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
-from helpers import REPO
+from helpers import REPO, TINY, snakemake, write_config
 
 from vaebench.config import ConfigError
-from vaebench.plan import Layout, Plan
+from vaebench.plan import Layout, Plan, results_of
 
 
 def config(name="config.yaml"):
@@ -83,3 +87,21 @@ def test_each_shipped_config_has_results_of_its_own():
     # the same layout under a copy of the results: the logs stay where they were beside them
     assert Layout().moved("copy/results").logs == "copy/logs"
     assert layouts["paper.yaml"].moved("copy").logs == "copy/logs"
+
+
+def test_a_config_without_a_results_folder_gets_one_from_its_file_name(tmp_path):
+    """config.yaml (the default's name) writes to results/, any other file to results/<name>;
+    the workflow and `vaebench summary` fill in the same folder."""
+    assert results_of("config/config.yaml") == results_of(None) == "results"
+    assert results_of("deploy/my_tcga.yaml") == "results/my_tcga"
+    assert results_of(["config/config.yaml", "site/extra.yaml"]) == "results/extra"
+    cfg = yaml.safe_load(TINY.read_text())
+    del cfg["results"]
+    configfile = write_config(tmp_path / "mine.yaml", cfg)
+    planned = snakemake("-n", "--directory", str(tmp_path), "--configfile", str(configfile)).stdout
+    assert "results/mine/init/runs/" in planned and "results/init/" not in planned
+    assert "results/mine/logs/" in planned
+    done = subprocess.run([str(Path(sys.executable).with_name("vaebench")), "summary",
+                           "--configfile", str(configfile)], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert "no results folder results/mine" in done.stderr, done.stderr

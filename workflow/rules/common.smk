@@ -14,7 +14,7 @@ SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 from vaebench import code  # noqa: E402  (path above)
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
-from vaebench.plan import Plan, user_file  # noqa: E402  (path above)
+from vaebench.plan import Plan, results_of, user_file  # noqa: E402  (path above)
 from vaebench.claims.spec import claim_paths  # noqa: E402  (path above)
 from vaebench.config import (  # noqa: E402  (path above)
     ConfigError,
@@ -71,6 +71,8 @@ def check_schema():
 
 check_repeated_keys()
 check_schema()
+# A config that names no results folder gets one from its file's name (vaebench.plan.results_of)
+config.setdefault("results", results_of(workflow.configfiles))
 
 PACKAGE = SCRIPTS / "vaebench"
 # The package modules each kind of script imports (Snakemake tracks a rule's script, not them)
@@ -82,14 +84,16 @@ ANALYSIS_MODULES = [
     *sorted(PACKAGE.glob("claims/*.py")),
 ]
 PLOT_MODULES = [*ANALYSIS_MODULES, PACKAGE / "plots.py"]
+FRONT_MODULES = [*PLOT_MODULES, PACKAGE / "front.py"]
 
 
 # Each rule's `params.code` (vaebench.code.checksum): editing a module reruns the jobs that
 # import it (Snakemake's params trigger), while a checkout or copy that only touches them reruns
 # nothing. A param, not the modules as inputs: 13,000 jobs each naming 20 files cost the
 # benchmark's DAG 14 s.
-DATA_CODE, TRAINING_CODE, ANALYSIS_CODE, PLOT_CODE = map(
-    code.checksum, (DATA_MODULES, TRAINING_MODULES, ANALYSIS_MODULES, PLOT_MODULES)
+DATA_CODE, TRAINING_CODE, ANALYSIS_CODE, PLOT_CODE, FRONT_CODE = map(
+    code.checksum,
+    (DATA_MODULES, TRAINING_MODULES, ANALYSIS_MODULES, PLOT_MODULES, FRONT_MODULES),
 )
 
 

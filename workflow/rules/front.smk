@@ -17,7 +17,7 @@ rule front_page:
     conda:
         "../../envs/analysis.yaml"
     params:
-        code=PLOT_CODE,
+        code=FRONT_CODE,
         studies=front_studies(),
         title=f"vaebench: {LAYOUT.results}",
     script:

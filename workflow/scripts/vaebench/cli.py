@@ -104,6 +104,16 @@ def _plot(args) -> None:
                  args.study or tables.parent.name, args.out)
 
 
+def workflow_config(configfile) -> dict:
+    """A workflow config as the Snakefile reads it: with its results folder filled in from
+    the file's name where it names none (vaebench.plan.results_of)."""
+    from .plan import results_of
+
+    config = load_yaml(configfile)
+    config.setdefault("results", results_of(configfile))
+    return config
+
+
 def _summary(args) -> None:
     from .plan import Layout
     from .summary import summary
@@ -112,7 +122,7 @@ def _summary(args) -> None:
     if not configfile.is_file():
         raise ConfigError(f"config file not found: {configfile} (give the one the workflow ran "
                           "with: --configfile)")
-    config = load_yaml(configfile)
+    config = workflow_config(configfile)
     results = Path(args.results or Layout.of(config).results)
     if not results.is_dir():
         raise ConfigError(f"no results folder {results} (run the workflow first, or name the "
@@ -125,7 +135,7 @@ def _claims(args) -> None:
     from .claims.verdicts import power_rows
     from .plan import Plan
 
-    config = load_yaml(args.configfile)
+    config = workflow_config(args.configfile)
     plan = Plan.of(config)
     papers, matches = plan.papers, plan.matches
     designs, axes = {}, {}
@@ -207,7 +217,7 @@ def _recover(args) -> None:
           "--rerun-incomplete to redo the jobs it left half-done")
     configfile = directory / args.configfile
     if configfile.is_file():
-        for line in _cut_off_runs(load_yaml(configfile), incomplete_markers(directory)):
+        for line in _cut_off_runs(workflow_config(configfile), incomplete_markers(directory)):
             print(line)
 
 

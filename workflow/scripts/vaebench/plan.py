@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from .claims.match import plan as claim_plan
@@ -20,6 +21,19 @@ from .config import MODEL_NAMES, ConfigError, RunConfig, axis_value, encoder_key
 # A saved run's files beside metrics.csv and run.json: its latent means, its untrained
 # encoder's, and what score_latent writes from them.
 LATENT_FILES = ("latent.npy", "latent_untrained.npy", "scores.json", "neighbours.npy")
+
+
+def results_of(configfile) -> str:
+    """The results folder of a config that names none: results/ for a file named config.yaml
+    (config/config.yaml, the default, and the usual name of a deployment's config), and
+    results/<name> for any other (my_data.yaml: results/my_data), so that configs run in one
+    working directory keep apart. Several files (--configfile a.yaml b.yaml): the last."""
+    if configfile is None:
+        return Layout.results
+    if isinstance(configfile, (list, tuple)):
+        return results_of(configfile[-1]) if configfile else Layout.results
+    stem = Path(configfile).stem
+    return Layout.results if stem == "config" else f"{Layout.results}/{stem}"
 
 
 @dataclass(frozen=True)
@@ -35,11 +49,11 @@ class Layout:
 
     @classmethod
     def of(cls, config: dict) -> Layout:
-        """A config's layout: its `results` folder (default results/). A config that names a
-        folder of its own keeps its logs and Snakemake's benchmarks inside it, so that two
-        configs run in one working directory never share a file; the default keeps them
-        beside it, in logs/ and benchmarks/. Downloads (resources/) are shared: the same file
-        is fetched once."""
+        """A config's layout: its `results` folder (filled in from the config file's name
+        where the config names none: `results_of`). A results folder other than results/
+        keeps its logs and Snakemake's benchmarks inside it, so that two configs run in one
+        working directory never share a file; the default keeps them beside it, in logs/ and
+        benchmarks/. Downloads (resources/) are shared: the same file is fetched once."""
         results = config.get("results", cls.results).rstrip("/")
         if results == cls.results:
             return cls()

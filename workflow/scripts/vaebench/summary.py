@@ -249,7 +249,7 @@ def _brief_claims(plan: Plan) -> list[str]:
     decisive = claims[claims["verdict"].isin(DECISIVE)]
     for row in decisive.head(MOST_DECISIVE).itertuples():
         lines.append(_cut(f"  {row.claim_id:<4} {row.verdict:<12} {row.study:<14} "
-                          f"{_effect(row)}"))
+                          f"{effect_text(row)}"))
     if len(decisive) > MOST_DECISIVE:
         lines.append(_cut(f"  ... {len(decisive) - MOST_DECISIVE} more: "
                           + " ".join(decisive["claim_id"].iloc[MOST_DECISIVE:])))
@@ -264,15 +264,21 @@ def _brief_claims(plan: Plan) -> list[str]:
             text = (f"{' '.join(rows['claim_id'])}: the config has no study with what they "
                     "need")
         else:
-            why = rows["reason"].map(lambda r: re.split(r"[:;(]", str(r))[0].strip())
-            text = "; ".join(f"{gist}: {' '.join(rows.loc[why == gist, 'claim_id'])}"
-                             for gist in dict.fromkeys(why))
+            why = rows["reason"].map(gist)
+            text = "; ".join(f"{reason}: {' '.join(rows.loc[why == reason, 'claim_id'])}"
+                             for reason in dict.fromkeys(why))
         lines += textwrap.wrap(f"{verdict} ({len(rows)}): {text}", WIDTH,
                                initial_indent="  ", subsequent_indent="    ")
     return lines
 
 
-def _effect(row) -> str:
+def gist(reason) -> str:
+    """A verdict's reason up to its first colon, semicolon or parenthesis: "too few seeds or
+    runs", "a tie", "not significant after Holm"."""
+    return re.split(r"[:;(]", str(reason))[0].strip()
+
+
+def effect_text(row) -> str:
     """"<measure> +0.31 [0.10, 0.52], p_holm 0.001": the effect named by its measure."""
     effect, low, high, p_holm = (pd.to_numeric(v, errors="coerce") for v in
                                  (row.effect, row.ci_low, row.ci_high, row.p_holm))
