@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .claims.match import plan as claim_plan
 from .config import MODEL_NAMES, ConfigError, RunConfig, axis_value, encoder_key, study_runs
