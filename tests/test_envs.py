@@ -30,7 +30,7 @@ TRAINING_CODE = [SCRIPTS / "train.py", *(PACKAGE / f"{m}.py" for m in
 ANALYSIS_CODE = [p for p in [*SCRIPTS.glob("*.py"), *PACKAGE.glob("*.py"),
                              *(PACKAGE / "data").glob("*.py"), *(PACKAGE / "analysis").glob("*.py"),
                              *(PACKAGE / "claims").glob("*.py")]
-                 if p.name not in {"train.py", "inits.py", "optim.py", "private_torch.py",
+                 if p.name not in {"train.py", "inits.py", "optim.py", "private_torch.py", "gpu.py",
                                    "cli.py"}]
 
 
@@ -71,8 +71,8 @@ def imported_distributions(files) -> set[str]:
     return {DISTRIBUTION.get(name, name).lower() for name in third_party}
 
 
-def test_the_three_envs_exist():
-    assert set(ENVS) == {"analysis", "train-cpu", "train-gpu"}
+def test_the_four_envs_exist():
+    assert set(ENVS) == {"analysis", "train-cpu", "train-gpu", "train-gpu-cu126"}
 
 
 @pytest.mark.parametrize("name", list(ENVS))
@@ -87,12 +87,17 @@ def test_env_versions_are_the_pyproject_versions(name):
 
 
 def test_both_training_envs_have_torch_and_the_same_packages():
-    cpu, gpu = env_pins(ENVS["train-cpu"])[1], env_pins(ENVS["train-gpu"])[1]
-    assert cpu == gpu and cpu["torch"] == PROJECT_PINS["torch"]
+    cpu, gpu, cu126 = (env_pins(ENVS[name])[1] for name in ("train-cpu", "train-gpu",
+                                                            "train-gpu-cu126"))
+    assert cpu == gpu == cu126 and cpu["torch"] == PROJECT_PINS["torch"]
     assert "torch" not in env_pins(ENVS["analysis"])[1]
-    # the CPU env takes torch from the CPU wheel index, the GPU env PyPI's CUDA build
+    # the CPU env takes torch from the CPU wheel index, the GPU env PyPI's CUDA build, the
+    # cu126 env torch's CUDA 12.6 index (the index vaebench.gpu's message names)
+    from vaebench.gpu import CU126_INDEX
+
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in ENVS["train-cpu"].read_text()
     assert "download.pytorch.org" not in ENVS["train-gpu"].read_text()
+    assert f"--extra-index-url {CU126_INDEX}" in ENVS["train-gpu-cu126"].read_text()
 
 
 def test_every_pyproject_dependency_is_in_some_env():
@@ -101,6 +106,7 @@ def test_every_pyproject_dependency_is_in_some_env():
 
 
 @pytest.mark.parametrize("env,files", [("train-cpu", TRAINING_CODE), ("train-gpu", TRAINING_CODE),
+                                       ("train-gpu-cu126", TRAINING_CODE),
                                        ("analysis", ANALYSIS_CODE)])
 def test_env_has_what_its_code_imports(env, files):
     needed = imported_distributions(files)
@@ -161,18 +167,19 @@ esac
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("configfile,train_env", [
-    ("tests/data/tiny.yaml", "train-cpu"),   # device: cpu
-    ("config/paper.yaml", "train-gpu"),      # device: auto
+@pytest.mark.parametrize("configfile,config,train_env", [
+    ("tests/data/tiny.yaml", [], "train-cpu"),                          # device: cpu
+    ("config/paper.yaml", [], "train-gpu"),                             # device: auto
+    ("config/paper.yaml", ["torch_build=cu126"], "train-gpu-cu126"),    # an older cluster
 ])
-def test_training_env_follows_the_device(tmp_path, configfile, train_env):
+def test_training_env_follows_the_device(tmp_path, configfile, config, train_env):
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "conda").write_text(FAKE_CONDA)
     (tmp_path / "bin" / "conda").chmod(0o755)
     done = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
          "--directory", str(tmp_path), "--configfile", str(REPO / configfile),
-         "--sdm", "conda", "--list-conda-envs"],
+         "--sdm", "conda", "--list-conda-envs", *(["--config", *config] if config else [])],
         capture_output=True, text=True, timeout=300,
         env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
     out = done.stdout + done.stderr

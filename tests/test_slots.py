@@ -95,13 +95,13 @@ def test_a_slurm_jobs_placement_names_the_job_and_narrows_its_devices():
 
 @pytest.mark.workflow
 def test_runs_spread_over_fake_gpus_and_record_their_slot(tmp_path):
-    """Device auto with CUDA_VISIBLE_DEVICES naming two GPUs that this CPU-only torch cannot
+    """Device any with CUDA_VISIBLE_DEVICES naming two GPUs that this CPU-only torch cannot
     use: each job takes a slot, narrows CUDA_VISIBLE_DEVICES to it and records it; torch then
-    finds no CUDA and trains on the CPU, as it says in run.json."""
+    finds no CUDA and trains on the CPU, as it says in run.json (device auto would fail)."""
     from helpers import snakemake, write_config
 
     cfg = {"datasets": {"d": {"synthetic": {"samples": 1000, "genes": 500, "seed": 1}}},
-           "preprocess": {"p": {"top_k": 300}}, "defaults": {"device": "auto"},
+           "preprocess": {"p": {"top_k": 300}}, "defaults": {"device": "any"},
            "studies": {"s": {"dataset": "d", "preprocess": "p",
                              "base": {"hidden": [64], "latent": 4, "batch_size": 50,
                                       "epochs": 25},

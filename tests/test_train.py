@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from vaebench.cli import PREPROCESSED_FILES, main
@@ -444,3 +445,64 @@ def test_a_categorical_unit_is_one_categorical_variable(data, variant, units):
     assert 0 <= usage["active_units"] <= units
     # the KL from a uniform prior over Q = 5 classes is at most log 5 nats per variable
     assert all(0 <= kl <= math.log(5) + 1e-6 for kl in usage["kl_per_dim"])
+
+
+# A GPU given and unusable -----------------------------------------------------------------
+
+def test_a_job_given_a_gpu_its_torch_cannot_use_fails_saying_why(data, tmp_path, monkeypatch,
+                                                               capsys):
+    """This torch is the CPU build: with a GPU given (as Slurm gives one), device auto fails
+    in one line naming the cause and the way out, and writes no run; device any and cpu train
+    on the CPU, as run.json says."""
+    write_dataset(data, tmp_path / "data")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    for device in ("auto", "any", "cpu"):
+        (tmp_path / f"{device}.yaml").write_text(yaml.safe_dump({**SMALL, "epochs": 1,
+                                                                 "device": device}))
+        code = main(["train", "--config", str(tmp_path / f"{device}.yaml"), "--data",
+                     str(tmp_path / "data"), "--out-dir", str(tmp_path / device)])
+        if device == "auto":
+            err = capsys.readouterr().err
+            assert code == 2 and not (tmp_path / "auto" / "run.json").exists()
+            assert ("this job was given GPU 0 (CUDA_VISIBLE_DEVICES), but torch "
+                    f"{torch.__version__} is a CPU-only build") in err, err
+            assert "`device: cpu`" in err and len(err.strip().splitlines()) == 1
+        else:
+            assert code == 0
+            record = json.loads((tmp_path / device / "run.json").read_text())
+            assert record["device"]["type"] == "cpu" and record["config"]["device"] == device
+
+
+@pytest.mark.parametrize("facts,expected", [
+    # PyPI's CUDA 13 build on a driver of the CUDA 12 era
+    (dict(torch_cuda="13.0", available=False, driver="550.54.15"),
+     "the NVIDIA driver is 550.54.15, and CUDA 13.0 needs >= 580. Update the driver, or use "
+     "torch's cu126 build (`torch_build: cu126`"),
+    # a V100 (sm_70) under a build that starts at Turing
+    (dict(torch_cuda="13.0", available=True, driver="580.65", gpu_name="Tesla V100-SXM2-32GB",
+          capability=(7, 0), arch_list=("sm_75", "sm_80", "sm_90", "sm_100", "compute_120")),
+     "Tesla V100-SXM2-32GB (sm_70) is older than torch 2.13.0 (CUDA 13.0) supports (sm_75 and "
+     "newer)"),
+    (dict(torch_cuda="12.6", available=False, driver=None),
+     "no NVIDIA driver answers here"),
+    (dict(torch_cuda="13.0", available=False, driver="590.1", warning="CUDA unknown error"),
+     "torch sees no GPU (CUDA unknown error)"),
+])
+def test_each_cause_of_an_unusable_gpu_is_named(facts, expected):
+    from vaebench.gpu import CudaFacts, problem
+
+    why = problem("this job was given GPU 3 (CUDA_VISIBLE_DEVICES)",
+                  CudaFacts(torch_version="2.13.0", **facts))
+    assert expected in why and "`device: cpu`" in why, why
+
+
+def test_a_usable_gpu_or_none_given_is_no_problem():
+    from vaebench.gpu import CudaFacts, expects_gpu, problem
+
+    ok = CudaFacts("2.13.0", "13.0", True, driver="580.65", capability=(9, 0),
+                   arch_list=("sm_75", "sm_90"))
+    assert problem("given", ok) is None
+    assert expects_gpu("auto", {}) is None and expects_gpu("auto", {"CUDA_VISIBLE_DEVICES": ""}) \
+        is None and expects_gpu("auto", {"CUDA_VISIBLE_DEVICES": "NoDevFiles"}) is None
+    assert expects_gpu("any", {"CUDA_VISIBLE_DEVICES": "0"}) is None
+    assert expects_gpu("cuda", {}) == "the config says `device: cuda`"

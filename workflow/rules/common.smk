@@ -292,9 +292,14 @@ def run_settings(wildcards):
 
 def train_env(wildcards):
     """The conda env of a run (`--sdm conda`), from its `device`: cpu gets the small CPU build of
-    torch (tests, CI, CPU-only machines); auto and cuda get the CUDA build (GPU nodes)."""
+    torch (tests, CI, CPU-only machines); auto, any and cuda get the CUDA build of
+    `torch_build` (GPU nodes: PyPI's CUDA 13, or cu126 for older drivers and GPUs)."""
     device = run_settings(wildcards).get("device", RunConfig.device)
-    return "../../envs/train-cpu.yaml" if device == "cpu" else "../../envs/train-gpu.yaml"
+    if device == "cpu":
+        return "../../envs/train-cpu.yaml"
+    return {"pypi": "../../envs/train-gpu.yaml", "cu126": "../../envs/train-gpu-cu126.yaml"}[
+        config.get("torch_build", "pypi")
+    ]
 
 
 def latent_study_pattern():

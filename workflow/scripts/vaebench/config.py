@@ -37,7 +37,7 @@ RECONSTRUCTIONS = ("mean", "sum")
 # nothing about a sample).
 ACTIVE_VARIANCE = 0.01
 KL_FLOOR = 0.1
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "any", "cpu", "cuda")
 
 
 @dataclass(frozen=True)

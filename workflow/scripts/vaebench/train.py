@@ -69,6 +69,7 @@ from .data import (
     split_indices,
     write_atomic,
 )
+from .gpu import expects_gpu, gather, problem
 from .inits import apply_init
 from .models import Objective, build_model, resolve_objective, resolved_params
 from .optim import Optimizer
@@ -93,11 +94,16 @@ def _keep_freed_memory() -> None:
 
 
 def configure_runtime(device: str, threads: int | None) -> torch.device:
-    """The one place that sets threads, memory, TF32 and determinism for a run."""
-    if device == "auto":
+    """The one place that picks the device and sets threads, memory, TF32 and determinism for
+    a run. A job that must train on a GPU (device cuda, or auto with a GPU given) and cannot
+    fails here, saying why (vaebench.gpu), instead of training on the CPU unseen."""
+    where = expects_gpu(device)
+    if where:
+        why = problem(where, gather())
+        if why:
+            raise ConfigError(why)
+    if device in ("auto", "any"):
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device='cuda' but torch sees no CUDA device")
     if threads:
         torch.set_num_threads(threads)
     _keep_freed_memory()
