@@ -163,3 +163,43 @@ def test_summary_tells_a_run_still_training_from_a_failed_one(tmp_path, capsys):
             if snakemake.poll() is None:
                 os.killpg(snakemake.pid, signal.SIGKILL)
                 snakemake.wait()
+
+
+def test_a_lock_taken_on_another_host_is_left_alone(tmp_path, capsys):
+    """On a cluster's shared file system: the lock and the training marker of a Snakemake that
+    runs on another login node. recover refuses (it cannot see that Snakemake), summary counts
+    the run as running, not failed; --force removes the lock."""
+    import base64
+    import time
+
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump({
+        "datasets": {"synthetic": {"synthetic": {"samples": 200, "genes": 300, "seed": 1}}},
+        "preprocess": {"minmax": {"top_k": 100, "scaling": "minmax"}},
+        "studies": {"s": {"dataset": "synthetic", "preprocess": "minmax",
+                          "grid": {"seed": [1, 2]}}}}))
+    (tmp_path / "logs/train/s").mkdir(parents=True)
+    (tmp_path / "logs/train/s/seed=1.log").write_text("epoch 1/40\n")
+    (tmp_path / "results/s/runs").mkdir(parents=True)
+    snakemake_dir = tmp_path / ".snakemake"
+    (snakemake_dir / "locks").mkdir(parents=True)
+    (snakemake_dir / "incomplete").mkdir()
+    (snakemake_dir / "locks" / "0.output.lock").write_text("results/s/runs/seed=1/run.json\n")
+    (snakemake_dir / "incomplete" / base64.urlsafe_b64encode(
+        b"results/s/runs/seed=1/run.json").decode()).touch()
+    time.sleep(0.01)
+    (snakemake_dir / "vaebench-controller.json").write_text(json.dumps(
+        {"host": "login2.cluster", "pid": 4242, "started": "2026-12-06T09:00:00+00:00"}))
+
+    assert main(["summary", str(tmp_path / "results"), "--configfile", str(configfile),
+                 "--full"]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == \
+        "s: 2 runs (seed): 0 ok, 0 diverged, 0 failed, 1 running, 1 missing"
+    assert main(["recover", "--directory", str(tmp_path), "--configfile", "config.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "locked by a Snakemake started on host login2.cluster (pid 4242" in err, err
+    assert (snakemake_dir / "locks" / "0.output.lock").exists()
+    assert main(["recover", "--directory", str(tmp_path), "--configfile", "config.yaml",
+                 "--force"]) == 0
+    assert "removed the lock" in capsys.readouterr().out
+    assert not (snakemake_dir / "locks" / "0.output.lock").exists()

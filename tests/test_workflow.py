@@ -121,6 +121,12 @@ def test_bad_config_stops_before_any_job(tmp_path, edit, message):
 
 def test_tiny_run_produces_every_table_and_figure(finished):
     workdir, _ = finished
+    # which host ran the Snakemake (vaebench.workdir.record_controller): recover on another
+    # login node leaves its lock alone
+    import socket
+
+    controller = json.loads((workdir / ".snakemake/vaebench-controller.json").read_text())
+    assert controller["host"] == socket.gethostname() and controller["pid"] > 0
     for study in ("init", "hparam"):
         for name in ("tables/epochs.csv", "tables/runs.csv", "tables/summary.csv",
                      "tables/pairwise.csv", "tables/sensitivity.csv", "tables/divergence.csv",

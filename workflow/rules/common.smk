@@ -16,6 +16,7 @@ from vaebench import code  # noqa: E402  (path above)
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
 from vaebench.plan import Plan, results_of, user_file  # noqa: E402  (path above)
 from vaebench.claims.spec import claim_paths  # noqa: E402  (path above)
+from vaebench.workdir import record_controller  # noqa: E402  (path above)
 from vaebench.config import (  # noqa: E402  (path above)
     ConfigError,
     schema_message,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .config import ConfigError, RunConfig, load_yaml
 from .data import DataError
-from .workdir import incomplete_markers, live_snakemake_pids, snakemake_locks
+from .workdir import controller_elsewhere, incomplete_markers, live_snakemake_pids, snakemake_locks
 
 PREPROCESSED_FILES = ("matrix.npy", "genes.txt", "samples.txt", "summary.json")
 
@@ -202,6 +202,14 @@ def _recover(args) -> None:
     locks = snakemake_locks(directory)
     if not locks:
         return
+    elsewhere = controller_elsewhere(directory)
+    if elsewhere and not args.force:
+        raise ConfigError(f"{directory} is locked by a Snakemake started on host "
+                          f"{elsewhere['host']} (pid {elsewhere.get('pid')}, "
+                          f"{elsewhere.get('started')}), which this host cannot see: run "
+                          f"`vaebench recover` there, or, if that Snakemake is surely gone "
+                          "(and none of its Slurm jobs runs: squeue --me), `vaebench recover "
+                          "--force` here")
     if not Path("/proc/self").exists():
         raise ConfigError(f"{directory} has a Snakemake lock, and without /proc this machine "
                           "cannot tell whether its Snakemake still runs; if none does, run "
@@ -340,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--configfile", default="config/config.yaml",
                    help="the config Snakemake ran, relative to the directory: the runs it cut "
                         "off are named (default: config/config.yaml, where there is one)")
+    p.add_argument("--force", action="store_true",
+                   help="remove a lock that a Snakemake on another host took (only once it "
+                        "is surely gone: this host cannot see it)")
     p.set_defaults(func=_recover)
     return parser
 

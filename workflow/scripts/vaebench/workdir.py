@@ -8,13 +8,23 @@ when it ends; incomplete/<name>, written when a job starts and removed when it e
 each output of the job, named by the output's path (relative to the directory, as the rule
 writes it) in URL-safe base64, cut into pieces no longer than a file name may be: folders
 @<piece>/ and the last piece. A Snakemake killed leaves both behind.
+
+Neither says on which machine its Snakemake runs: on a cluster's shared file system a second
+login node sees the lock of a Snakemake it cannot see. So the workflow records its controller
+(`onstart`: host, pid, start) in .snakemake/vaebench-controller.json, after taking the lock,
+and `recover` and `summary` on another host leave a lock that record explains alone.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
+import json
 import os
+import socket
 from pathlib import Path
+
+CONTROLLER = Path(".snakemake") / "vaebench-controller.json"
 
 
 def live_snakemake_pids(directory: Path) -> list[int]:
@@ -35,6 +45,33 @@ def live_snakemake_pids(directory: Path) -> list[int]:
 def snakemake_locks(directory: Path) -> list[Path]:
     """The lock files of the Snakemakes running in `directory`, or killed there."""
     return sorted((directory / ".snakemake" / "locks").glob("*.lock"))
+
+
+def record_controller(directory: Path = Path(".")) -> None:
+    """Write which host and process run the Snakemake now working in `directory` (its onstart
+    hook: after it has taken the lock, so the record is never older than its lock)."""
+    record = {"host": socket.gethostname(), "pid": os.getpid(),
+              "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+    path = Path(directory) / CONTROLLER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record) + "\n")
+
+
+def controller_elsewhere(directory: Path) -> dict | None:
+    """The record of the Snakemake that holds `directory`'s lock, where it ran on another host
+    than this one: this host cannot tell whether it still runs. None where no lock is held,
+    the record is older than the lock (a Snakemake killed before it wrote one), or it names
+    this host."""
+    locks = snakemake_locks(directory)
+    path = Path(directory) / CONTROLLER
+    try:
+        written = path.stat().st_mtime
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not locks or written < max(_mtime(lock) for lock in locks) - 1:
+        return None
+    return record if record.get("host") != socket.gethostname() else None
 
 
 def incomplete_markers(directory: Path) -> dict[str, float]:
@@ -58,13 +95,16 @@ def unfinished_outputs(directory: Path) -> dict[str, bool]:
     `directory`; paths absolute. A job still runs when a live Snakemake (or a job of it) works in
     the directory and the marker is not older than its lock, i.e. not left by a Snakemake killed
     before the live one started (say one that redoes the job with --rerun-incomplete, not there
-    yet). Without /proc (not Linux), a lock stands for the live Snakemake."""
+    yet). Without /proc (not Linux), or where the lock's Snakemake runs on another host
+    (controller_elsewhere), a lock stands for the live Snakemake."""
     directory = Path(os.path.abspath(directory))
     markers = incomplete_markers(directory)
     if not markers:
         return {}
     locks = snakemake_locks(directory)
-    if Path("/proc/self").exists():
+    if controller_elsewhere(directory):  # another host's: taken to be alive, as without /proc
+        live = True
+    elif Path("/proc/self").exists():
         live = bool(live_snakemake_pids(directory.resolve()))
     else:
         live = bool(locks)
