@@ -40,7 +40,7 @@ SCORE_BUNDLE = yaml.safe_load((PROFILE / "config.yaml").read_text())["group-comp
 pytestmark = pytest.mark.slurm
 
 
-def snakemake(workdir, *args, profile=PROFILE):
+def snakemake(workdir, *args, profile=PROFILE, check=True):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
            "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
     if profile is not None:
@@ -49,7 +49,8 @@ def snakemake(workdir, *args, profile=PROFILE):
     done = subprocess.run(["timeout", "-k", "30", str(LIMIT), *cmd], cwd=workdir,
                           capture_output=True, text=True, timeout=LIMIT + 60)
     out = done.stdout + done.stderr
-    assert done.returncode == 0, f"{' '.join(cmd)} exited {done.returncode}:\n{out[-6000:]}"
+    assert done.returncode == 0 or not check, \
+        f"{' '.join(cmd)} exited {done.returncode}:\n{out[-6000:]}"
     return out
 
 
@@ -202,24 +203,32 @@ def test_new_runs_go_to_slurm_without_the_finished_ones(first_run):
     assert planned(workdir) == {}
 
 
+def edited_profile(folder, edits: dict[str, str]) -> Path:
+    """profiles/slurm with each line of `edits` replaced, as a user edits it."""
+    text = (PROFILE / "config.yaml").read_text()
+    for line, replacement in edits.items():
+        assert line in text, f"the profile changed: no line {line!r}"
+        text = text.replace(line, replacement, 1)
+    folder.mkdir()
+    (folder / "config.yaml").write_text(text)
+    return folder
+
+
 def shard_profile(folder) -> Path:
     """profiles/slurm with the edit its comment describes for a cluster with GPU shards."""
-    text = (PROFILE / "config.yaml").read_text()
-    line = "    gpu: 1                   # --gpus=1\n"
-    assert line in text and '#   gpu: 0\n    #   gres: "shard:1"' in text, "the profile changed"
-    folder.mkdir()
-    (folder / "config.yaml").write_text(text.replace(line, '    gpu: 0\n    gres: "shard:1"\n', 1))
-    return folder
+    assert '#   gpu: 0\n    #   gres: "shard:1"' in (PROFILE / "config.yaml").read_text()
+    return edited_profile(folder, {"    gpu: 1                   # --gpus=1\n":
+                                   '    gpu: 0\n    gres: "shard:1"\n'})
 
 
 def test_bundles_share_one_gpu_through_shards(cluster, tmp_path_factory):
     """Each bundle takes one shard of a GPU and no whole GPU; bundles run at the same time on
     one GPU, so runs of different bundles overlap there, while each bundle's own runs follow
-    one another. Runs take a GPU slot (device auto: this CPU torch then trains on the CPU) and
+    one another. Runs take a GPU slot (device any: this CPU torch then trains on the CPU) and
     record the device Slurm gave their bundle."""
     workdir = tmp_path_factory.mktemp("slurm-shards").resolve()
     config = yaml.safe_load(TINY.read_text())
-    config["defaults"]["device"] = "auto"
+    config["defaults"]["device"] = "any"  # auto would fail: a GPU given, a CPU-only torch
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     jobs = planned(workdir)
     runs = sum(jobs.get(rule, 0) for rule in TRAIN_RULES)
@@ -245,3 +254,33 @@ def test_bundles_share_one_gpu_through_shards(cluster, tmp_path_factory):
               if a[1] == b[1] and a[2] < b[3] and b[2] < a[3]]
     assert shared, f"no two runs overlapped on one GPU: {sorted(placements)}"
     assert all(a[0] != b[0] for a, b in shared), "runs of one bundle overlapped"
+
+
+def test_a_run_that_slurm_kills_for_time_says_so_in_the_summary(cluster, tmp_path_factory):
+    """A run whose Slurm job outlives its time limit (1 minute here, no retry): Slurm ends the
+    job (TIMEOUT), Snakemake deletes the run's outputs, and `vaebench summary` names the run
+    failed with that cause and the fix, read from the Slurm job its log names."""
+    workdir = tmp_path_factory.mktemp("slurm-timeout").resolve()
+    config = yaml.safe_load(TINY.read_text())
+    study = config["studies"]["init"]
+    study["grid"] = {"init": ["default"], "seed": [1]}
+    study["base"]["epochs"] = 10_000_000  # hours on this machine: the limit ends it
+    config["studies"] = {"init": study}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    profile = edited_profile(workdir / "profile", {
+        '    runtime: "5 * attempt"\n': "    runtime: 1\n",  # train and train_latent
+        "retries: 1 ": "retries: 0 "})
+    out = snakemake(workdir, profile=profile, check=False)
+    logs = list((workdir / "logs" / "train" / "init").glob("**/*.log"))
+    assert logs, out[-4000:]
+    log = logs[0]
+    job = re.search(r"^slurm job (\d+)$", log.read_text(), re.M)
+    assert job, log.read_text()[:500]
+    assert not list((workdir / "results").glob("init/runs/**/run.json")), out[-3000:]
+    summary = subprocess.run([str(Path(sys.executable).with_name("vaebench")), "summary",
+                              "--configfile", "config.yaml"], cwd=workdir, capture_output=True,
+                             text=True, timeout=120)
+    text = " ".join(summary.stdout.split())
+    assert ("init: 1 failed runs, Slurm TIMEOUT: out of time: raise `runtime` in the profile, "
+            f"or bundle fewer runs (group-components) (Slurm job {job[1]})") in text, \
+        summary.stdout + summary.stderr

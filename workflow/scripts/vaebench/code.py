@@ -10,7 +10,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 # What a training job imports of the package (workflow/scripts/train.py and vaebench.train).
 TRAINING = ("config.py", "gpu.py", "inits.py", "job.py", "optim.py", "private_torch.py", "slots.py",
-            "train.py", "data/*.py", "models/*.py")
+            "slurm.py", "train.py", "data/*.py", "models/*.py")
 
 
 def modules(patterns) -> list[Path]:

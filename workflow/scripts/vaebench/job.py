@@ -9,9 +9,12 @@ staying in the log.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from contextlib import contextmanager
+
+from .slurm import JOB_LINE
 
 
 @contextmanager
@@ -21,6 +24,8 @@ def logged(snakemake):
     `warn(message)`, which writes a warning to both the log and the console."""
     console = sys.stderr
     sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)
+    if os.environ.get("SLURM_JOB_ID"):  # how that job ended: vaebench summary asks sacct
+        print(JOB_LINE.format(os.environ["SLURM_JOB_ID"]))
 
     def warn(message: str) -> None:
         for stream in (sys.stdout, console):

@@ -44,6 +44,7 @@ from .claims.report import claim_lines
 from .claims.verdicts import VERDICTS
 from .config import RunConfig
 from .plan import Layout, Plan
+from .slurm import cause, job_of_log, job_states
 from .workdir import unfinished_outputs
 
 STATUSES = ("ok", "diverged", "failed", "running", "missing", "stale")
@@ -77,6 +78,8 @@ def run_statuses(study: str, plan: Plan,
             row["status"] = "running" if unfinished[os.path.abspath(record_path)] else "failed"
         elif Path(plan.layout.log("train", f"{study}/{path}")).is_file():
             row["status"] = "failed"
+        if row["status"] == "failed":  # ended without a record: Slurm may say why
+            row["slurm_job"] = job_of_log(plan.layout.log("train", f"{study}/{path}"))
         rows.append(row)
     table = pd.DataFrame(rows)
     table["final_val_loss"] = pd.to_numeric(table["final_val_loss"], errors="coerce")
@@ -127,6 +130,7 @@ def study_summary(study: str, plan: Plan, top: int,
     lines = [f"{study}: {len(table)} runs ({' x '.join(spec['grid'])}): "
              + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES
                          if s not in RARE_STATUSES or counts.get(s, 0))]
+    lines += [f"  {line}" for line in slurm_failures({study: table})]
     # losses rank within one objective: a model, and a level of reconstruction or kld_weight
     table, axes = by_objective(table, list(spec["grid"]))
     ranked = conditions(table, axes)
@@ -220,13 +224,32 @@ def brief(plan: Plan, unfinished: dict[str, bool]) -> list[str]:
                      + f"{collapsed:>11}")
     if len(tables) > MOST_STUDIES:
         lines.append(f"... and {len(tables) - MOST_STUDIES} more studies (--full)")
-    lines += ["", *_brief_claims(plan), "",
+    failures = slurm_failures(tables)
+    lines += [*([""] + failures if failures else []), "", *_brief_claims(plan), "",
               *textwrap.wrap(f"More: {plan.layout.claims('claims.html')} (each verdict, its "
                              "reason and figure); the figures under "
                              f"{plan.layout.figure('<study>', '')}; `vaebench summary --full` "
                              "(best and worst conditions, every claim); `vaebench claims` (the "
                              "seeds each claim needs); collapsed: no active latent unit "
                              "(docs/analysis.md).", WIDTH)]
+    return lines
+
+
+def slurm_failures(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A line per study and cause for the failed runs whose Slurm job Slurm ended (out of
+    time or memory, node lost, preempted, cancelled: sacct), with the fix; none elsewhere."""
+    failed = {study: t[t["status"] == "failed"] for study, t in tables.items()
+              if "slurm_job" in t and (t["status"] == "failed").any()}
+    states = job_states(j for t in failed.values() for j in t["slurm_job"].dropna())
+    lines = []
+    for study, table in failed.items():
+        why = table["slurm_job"].map(lambda job: cause(states.get(job)))
+        for text in dict.fromkeys(why.dropna()):
+            jobs = sorted(set(table.loc[why == text, "slurm_job"]))
+            lines += textwrap.wrap(f"{study}: {int((why == text).sum())} failed runs, "
+                                   f"{text} (Slurm job {', '.join(jobs[:4])}"
+                                   f"{' ...' if len(jobs) > 4 else ''})", WIDTH,
+                                   subsequent_indent="  ")
     return lines
 
 
