@@ -96,6 +96,17 @@ def test_train_outside_a_terminal_prints_a_line_per_epoch(tmp_path, capfd):
     assert all("left at this pace (at most: early stopping)" in line for line in lines[:-1])
 
 
+def two_run_config(folder):
+    """config.yaml of study s: two seeds on a small synthetic dataset."""
+    configfile = folder / "config.yaml"
+    configfile.write_text(yaml.safe_dump({
+        "datasets": {"synthetic": {"synthetic": {"samples": 200, "genes": 300, "seed": 1}}},
+        "preprocess": {"minmax": {"top_k": 100, "scaling": "minmax"}},
+        "studies": {"s": {"dataset": "synthetic", "preprocess": "minmax",
+                          "grid": {"seed": [1, 2]}}}}))
+    return configfile
+
+
 def test_summary_tells_a_run_still_training_from_a_failed_one(tmp_path, capsys):
     """A run whose job is training has a log and no run.json yet, as a run whose job failed has:
     it is running while the Snakemake that started it lives (real Snakemakes here, which mark
@@ -114,12 +125,7 @@ def test_summary_tells_a_run_still_training_from_a_failed_one(tmp_path, capsys):
                          '"results/s/runs/{run}/run.json"\n'
                          '    log: "logs/train/s/{run}.log"\n'
                          '    shell: "echo epoch 1/40 > {log}; sleep 60"\n')
-    configfile = tmp_path / "config.yaml"
-    configfile.write_text(yaml.safe_dump({
-        "datasets": {"synthetic": {"synthetic": {"samples": 200, "genes": 300, "seed": 1}}},
-        "preprocess": {"minmax": {"top_k": 100, "scaling": "minmax"}},
-        "studies": {"s": {"dataset": "synthetic", "preprocess": "minmax",
-                          "grid": {"seed": [1, 2]}}}}))
+    configfile = two_run_config(tmp_path)
     (tmp_path / "results").mkdir()
     started = []
 
@@ -172,12 +178,7 @@ def test_a_lock_taken_on_another_host_is_left_alone(tmp_path, capsys):
     import base64
     import time
 
-    configfile = tmp_path / "config.yaml"
-    configfile.write_text(yaml.safe_dump({
-        "datasets": {"synthetic": {"synthetic": {"samples": 200, "genes": 300, "seed": 1}}},
-        "preprocess": {"minmax": {"top_k": 100, "scaling": "minmax"}},
-        "studies": {"s": {"dataset": "synthetic", "preprocess": "minmax",
-                          "grid": {"seed": [1, 2]}}}}))
+    configfile = two_run_config(tmp_path)
     (tmp_path / "logs/train/s").mkdir(parents=True)
     (tmp_path / "logs/train/s/seed=1.log").write_text("epoch 1/40\n")
     (tmp_path / "results/s/runs").mkdir(parents=True)
