@@ -15,6 +15,7 @@ sys.path.insert(0, str(SCRIPTS))
 from vaebench import code  # noqa: E402  (path above)
 from vaebench.data import annotation_columns, resolve_columns  # noqa: E402  (path above)
 from vaebench.plan import Plan, results_of, user_file  # noqa: E402  (path above)
+from vaebench.bundles import MAX_JOB_MINUTES  # noqa: E402  (path above)
 from vaebench.claims.spec import claim_paths  # noqa: E402  (path above)
 from vaebench.workdir import record_controller  # noqa: E402  (path above)
 from vaebench.config import (  # noqa: E402  (path above)
@@ -301,6 +302,33 @@ def train_env(wildcards):
     return {"pypi": "../../envs/train-gpu.yaml", "cu126": "../../envs/train-gpu-cu126.yaml"}[
         config.get("torch_build", "pypi")
     ]
+
+
+def bundle(wildcards):
+    """The cluster job (Snakemake group) of a run's training and scoring: its bundle
+    (vaebench.bundles). Each bundle's jobs are registered under the one group name `bundle`, so
+    that the profile's `group-components: bundle=...` merges a bundle's runs (unlinked jobs,
+    else one Slurm job per run) into one Slurm job. Snakemake asks only where jobs are
+    submitted (a local run has no groups)."""
+    name = PLAN.bundle(wildcards.study, wildcards.run).name
+    workflow.parent_groupids[name] = "bundle"
+    return name
+
+
+def bundle_minutes(step):
+    """A run's train or score time limit as a member of its bundle, at the job's attempt: the
+    members add up to the bundle's time, doubled on a retry, capped at cluster.max_job_minutes."""
+    return lambda wildcards, attempt: PLAN.minutes(wildcards.study, wildcards.run, step, attempt)
+
+
+def attempt_scaled(mem_mb, minutes):
+    """resources of a job that is not bundled: memory times the attempt (an out-of-memory retry
+    gets more), time times the attempt up to cluster.max_job_minutes."""
+    cap = config.get("cluster", {}).get("max_job_minutes", MAX_JOB_MINUTES)
+    return {
+        "mem_mb": lambda wildcards, attempt: mem_mb * attempt,
+        "runtime": lambda wildcards, attempt: min(minutes * attempt, cap),
+    }
 
 
 def latent_study_pattern():

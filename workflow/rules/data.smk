@@ -67,8 +67,7 @@ rule preprocess:
     conda:
         "../../envs/analysis.yaml"
     resources:
-        mem_mb=8000,
-        runtime=30,
+        **attempt_scaled(mem_mb=8000, minutes=30),
     params:
         code=DATA_CODE,
         read=preprocess_read_params,

@@ -44,12 +44,14 @@ rule score_latent:
         LAYOUT.log("score_latent", "{study}/{run}"),
     wildcard_constraints:
         study=latent_studies_pattern(),
+    group:
+        bundle  # with its own training (common.smk)
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=bundle_minutes("score"),
     params:
         code=ANALYSIS_CODE,
         annotations=study_annotations_source,
@@ -75,8 +77,7 @@ rule latent_baselines:
         "../../envs/analysis.yaml"
     threads: 4
     resources:
-        mem_mb=8000,
-        runtime=60,
+        **attempt_scaled(mem_mb=8000, minutes=60),
     params:
         code=ANALYSIS_CODE,
         annotations=study_annotations_source,

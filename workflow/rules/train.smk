@@ -14,6 +14,8 @@ rule train:
         LAYOUT.log("train", "{study}/{run}"),
     benchmark:
         LAYOUT.benchmark("train", "{study}/{run}")
+    group:
+        bundle
     conda:
         train_env
     threads: 1
@@ -21,7 +23,7 @@ rule train:
         gpu=1,
         runs_per_gpu=1,
         mem_mb=8000,
-        runtime=60,
+        runtime=bundle_minutes("train"),
     params:
         code=TRAINING_CODE,
         run=run_settings,

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import bundles as bundling
 from .claims.match import plan as claim_plan
 from .config import MODEL_NAMES, ConfigError, RunConfig, axis_value, encoder_key, study_runs
 
@@ -106,16 +107,19 @@ class Layout:
 @dataclass
 class Plan:
     """runs: study -> {run path: resolved settings}; latent: study -> the saved runs, in grid
-    order; untrained_from: study -> {saved run: the first saved run with the same encoder};
+    order; untrained_from: study -> {saved run: the first saved run of its bundle with the same
+    encoder}; bundles: study -> its runs packed into cluster jobs by time (vaebench.bundles);
     papers, matches: the claim files read and each claim matched to its studies; config: the
     config it was made from; layout: where each file goes."""
     runs: dict[str, dict[str, dict]]
     latent: dict[str, list[str]]
     untrained_from: dict[str, dict[str, str]]
+    bundles: dict[str, list[bundling.Bundle]]
     papers: list[dict]
     matches: list[dict]
     config: dict
     layout: Layout = field(default_factory=Layout)
+    _bundle_of: dict | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, config: dict, claims: bool = True, layout: Layout | None = None) -> Plan:
@@ -127,10 +131,33 @@ class Plan:
                   for name, study in config["studies"].items()}
         for name, study in config["studies"].items():
             _drop_unused_latent_kind(name, study, runs[name], latent[name])
-        untrained = {name: untrained_sources(runs[name], latent[name]) for name in runs}
+        cluster = config.get("cluster", {})
+        bundles = {name: bundling.pack(name, runs[name], latent[name], cluster)
+                   for name in runs}
+        untrained = {name: _bundled_untrained_sources(runs[name], latent[name], bundles[name])
+                     for name in runs}
         papers, matches = claim_plan(config, runs) if claims else ([], [])
-        return cls(runs, latent, untrained, papers, matches, config,
+        return cls(runs, latent, untrained, bundles, papers, matches, config,
                    layout or Layout.of(config))
+
+    # ----- cluster jobs -----
+
+    def bundle(self, study: str, run: str) -> bundling.Bundle:
+        """The bundle (cluster job) a run trains and is scored in."""
+        if self._bundle_of is None:
+            self._bundle_of = {(s, run): b for s, bs in self.bundles.items()
+                               for b in bs for run in b.runs}
+        return self._bundle_of[study, run]
+
+    def minutes(self, study: str, run: str, step: str, attempt: int) -> int:
+        """The time limit of a run's `step` (train or score) at an attempt, as a member of its
+        bundle (vaebench.bundles.member_minutes)."""
+        cluster = self.config.get("cluster", {})
+        own = (bundling.SCORE_MINUTES if step == "score" else bundling.run_minutes(
+            self.runs[study][run], cluster.get("epoch_seconds", bundling.EPOCH_SECONDS)))
+        return bundling.member_minutes(
+            own, self.bundle(study, run), attempt,
+            cluster.get("max_job_minutes", bundling.MAX_JOB_MINUTES))
 
     # ----- data -----
 
@@ -313,6 +340,15 @@ def _drop_unused_latent_kind(name: str, study: dict, runs: dict[str, dict],
     for path, settings in runs.items():
         if path not in saved:
             settings.pop("latent_kind", None)
+
+
+def _bundled_untrained_sources(runs: dict[str, dict], saved: list[str],
+                               bundles: list[bundling.Bundle]) -> dict[str, str]:
+    """untrained_sources within each bundle: no scoring job waits for another bundle's run."""
+    saved_set = set(saved)
+    return {run: source for bundle in bundles
+            for run, source in untrained_sources(
+                runs, [r for r in bundle.runs if r in saved_set]).items()}
 
 
 def untrained_sources(runs: dict[str, dict], saved: list[str]) -> dict[str, str]:

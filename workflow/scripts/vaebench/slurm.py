@@ -17,8 +17,8 @@ _JOB = re.compile(r"^slurm job (\d+(?:_\d+)?)$", re.M)
 
 # sacct's State of a job that ended early: what happened, and what to change.
 CAUSES = {
-    "TIMEOUT": "out of time: raise `runtime` in the profile, or bundle fewer runs "
-               "(group-components)",
+    "TIMEOUT": "out of time: raise cluster.epoch_seconds in the config (the runs' estimate; "
+               "their metrics.csv has the real seconds per epoch)",
     "OUT_OF_MEMORY": "out of memory: raise `mem_mb` in the profile",
     "NODE_FAIL": "its node failed: run the same command again",
     "PREEMPTED": "preempted by a job of higher priority: run the same command again (the "
