@@ -119,6 +119,6 @@ def test_the_big_configs_plan_jobs_a_partition_accepts(name):
 def test_the_schema_documents_the_bundling_defaults():
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     cluster = schema["properties"]["cluster"]["properties"]
-    assert {key: spec["default"] for key, spec in cluster.items()} == {"max_job_minutes": bundles.MAX_JOB_MINUTES,
-                        "bundle_minutes": bundles.BUNDLE_MINUTES,
-                        "epoch_seconds": bundles.EPOCH_SECONDS}
+    assert {key: spec["default"] for key, spec in cluster.items()} == {
+        "max_job_minutes": bundles.MAX_JOB_MINUTES, "bundle_minutes": bundles.BUNDLE_MINUTES,
+        "epoch_seconds": bundles.EPOCH_SECONDS}
