@@ -1,4 +1,5 @@
-"""The controller's load on a login node: CPU seconds and peak memory of Snakemake planning
+"""Cluster jobs: the bundles the two big configs plan (how many, how many runs, how long), and
+the controller's load on a login node: CPU seconds and peak memory of Snakemake planning
 config/eltager2023.yaml (6,480 runs) through profiles/slurm, as at every start (a dry-run in an
 empty working directory: every job to do). A commit (HEAD by default) against a baseline commit
 in the same run, each from a git worktree of its own, alternating; medians of --repeats.
@@ -15,6 +16,26 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = "config/eltager2023.yaml"
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+from vaebench.config import load_yaml  # noqa: E402  (path above)
+from vaebench.plan import Plan  # noqa: E402  (path above)
+
+
+def print_bundles() -> None:
+    """The bundles of config/paper.yaml and config/eltager2023.yaml, from the plan."""
+    print("| config | runs | bundles (Slurm jobs) | runs per bundle | minutes per bundle "
+          "| max_job_minutes |")
+    print("|---|---|---|---|---|---|")
+    for name in ("config/paper.yaml", CONFIG):
+        config = load_yaml(REPO / name)
+        plan = Plan.of(config, claims=False)
+        packed = [b for study in plan.bundles.values() for b in study]
+        sizes = sorted(len(b.runs) for b in packed)
+        minutes = sorted(b.minutes for b in packed)
+        maximum = config.get("cluster", {}).get("max_job_minutes", 1380)
+        print(f"| {name} | {sum(sizes):,} | {len(packed)} | {sizes[0]}-{sizes[-1]} "
+              f"| {minutes[0]}-{minutes[-1]} | {maximum} |")
+    print()
 
 
 def plan(checkout: Path) -> tuple[float, float, int, int]:
@@ -40,6 +61,7 @@ def main() -> None:
     parser.add_argument("--commit", default="HEAD", help="the commit measured")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
+    print_bundles()
     commits = {"baseline": args.baseline, "measured": args.commit}
     results: dict[str, list] = {name: [] for name in commits}
     with tempfile.TemporaryDirectory() as tmp:

@@ -240,17 +240,45 @@ def test_the_docs_count_the_papers(documented_dry_runs):
     assert f"reruns all {len(runs)} runs" in slurm
 
 
-def test_the_docs_count_the_slurm_bundles(documented_dry_runs):
-    # 660 runs in bundles of the profile's group-components (20): 33 Slurm jobs, not 660
-    out = console(documented_dry_runs, "--profile", "profiles/slurm", "--configfile",
-                  "config/paper.yaml")
-    bundles = len(re.findall(r"Group job train \(jobs", out))
-    assert f"(the papers: {bundles} jobs)" in flat("README.md") and bundles == 33
-    slurm = flat("profiles/slurm/README.md")
-    assert f"{bundles} Slurm jobs (`ceil(runs / 20)`)" in slurm
-    assert f"through the profile plans {bundles} bundles" in slurm
-    # and the 250 saved runs of init and init_zscore are scored in bundles of 50: 5 Slurm jobs
-    assert len(re.findall(r"Group job score \(jobs", out)) == 5
+def bundles_planned(console_text: str) -> dict[str, list[dict]]:
+    """{Slurm job (group): its jobs as {rule, run, runtime, input}} of a dry-run's console."""
+    groups = {}
+    for chunk in console_text.split("Group job ")[1:]:
+        name = chunk.split(" (jobs", 1)[0]
+        groups[name] = [
+            {"rule": m[1], "input": m[2].split(", "), "run": m[3], "runtime": int(m[4])}
+            for m in re.finditer(r"rule (\w+):\n\s+input: (.*)\n(?:.*\n)*?\s+wildcards: "
+                                 r"study=\w+, run=(\S+)\n\s+resources: .*runtime=(\d+)", chunk)]
+    return groups
+
+
+@pytest.mark.parametrize("config", ["paper.yaml", "eltager2023.yaml"])
+def test_every_slurm_job_of_the_big_configs_fits_and_scores_only_its_own_runs(
+        documented_dry_runs, config):
+    """The documented plans through profiles/slurm (the benchmark on its cut grid): every
+    Slurm job asks for at most half of cluster.max_job_minutes (its retry twice that), and
+    every scoring job in it scores a run trained in it, sharing untrained scores only with
+    a run trained in it: no Slurm job waits for another's runs."""
+    planned = {"paper.yaml": "paper.yaml", "eltager2023.yaml": "eltager2023_cut.yaml"}[config]
+    out = console(documented_dry_runs, "profiles/slurm", planned)
+    maximum = yaml.safe_load(read(f"config/{config}")).get("cluster", {}).get(
+        "max_job_minutes", 1380)
+    groups = bundles_planned(out)
+    assert groups and maximum < 24 * 60
+    for name, jobs in groups.items():
+        assert 2 * sum(job["runtime"] for job in jobs) <= maximum, (name, jobs)
+        trained = {job["run"] for job in jobs if job["rule"].startswith("train")}
+        for job in jobs:
+            if job["rule"] == "score_latent":
+                sources = {re.search(r"/runs/(\S+)/\w+\.(?:npy|json)$", path)[1]
+                           for path in job["input"] if "/runs/" in path}
+                assert job["run"] in sources and sources <= trained, (name, job)
+    bundled = re.findall(r"rule (?:train|train_latent|score_latent):", out)
+    assert sum(len(jobs) for jobs in groups.values()) == len(bundled)
+    if config == "paper.yaml":
+        assert f"(the papers: {len(groups)} jobs)" in flat("README.md") and len(groups) == 26
+        slurm = flat("profiles/slurm/README.md")
+        assert f"through the profile plans {len(groups)} bundles" in slurm
 
 
 def test_the_docs_count_the_benchmark(documented_dry_runs):

@@ -7,9 +7,10 @@ invocation submits nothing, and new grid points are submitted without the finish
 Sharing a GPU: the profile with the edit its comment gives for GPU shards puts several bundles
 on one GPU at once, their runs overlapping in time (run.json stamps) on the same device.
 
-The profile is used unchanged (but for that edit); the only overrides are a short first status
-check (the plugin's 40 s default would make this test take minutes) and smaller bundles, so
-that the tiny config's dozen runs split into several (the profile's 20 would make one).
+The profile is used unchanged (but for that edit); the only override is a short first status
+check (the plugin's 40 s default would make this test take minutes). The tiny config gets short
+bundles (cluster.bundle_minutes), so that its dozen runs split into several; what each bundle
+holds and asks for comes from the plan (vaebench.bundles), as the workflow does.
 """
 
 import datetime
@@ -26,16 +27,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vaebench.plan import Plan
+
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "profiles" / "slurm"
 TINY = REPO / "tests" / "data" / "tiny.yaml"
-BUNDLE = 5  # --group-components train=BUNDLE
+BUNDLE_MINUTES = 6  # the tiny runs take 2-3 estimated minutes: bundles of 2-3 runs
 LIMIT = 400  # seconds per Snakemake call; a hung Snakemake ignores SIGTERM, hence timeout -k
 TRAIN_RULES = ("train", "train_latent")
 # what one training run asks for, as the profile says
 RUN = yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"]["train"]
-RUN_MINUTES = eval(str(RUN["runtime"]), {"attempt": 1})  # a first attempt's time limit
-SCORE_BUNDLE = yaml.safe_load((PROFILE / "config.yaml").read_text())["group-components"]["score"]
+RUN_MEM_MB = eval(str(RUN["mem_mb"]), {"attempt": 1})  # a first attempt's memory
 
 pytestmark = pytest.mark.slurm
 
@@ -44,8 +46,7 @@ def snakemake(workdir, *args, profile=PROFILE, check=True):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
            "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
     if profile is not None:
-        cmd += ["--profile", str(profile), "--slurm-init-seconds-before-status-checks", "1",
-                "--group-components", f"train={BUNDLE}", f"score={SCORE_BUNDLE}"]
+        cmd += ["--profile", str(profile), "--slurm-init-seconds-before-status-checks", "1"]
     done = subprocess.run(["timeout", "-k", "30", str(LIMIT), *cmd], cwd=workdir,
                           capture_output=True, text=True, timeout=LIMIT + 60)
     out = done.stdout + done.stderr
@@ -81,8 +82,28 @@ def hhmmss(minutes) -> str:
 
 
 def is_training(row) -> bool:
-    # the plugin comments a job rule_<rule>[_wildcards_...], a bundle rule_<group>_<rules>
-    return row["Comment"].startswith("rule_train_") and "wildcards" not in row["Comment"]
+    # the plugin comments a job rule_<rule>[_wildcards_...], a bundle rule_<group>_<rules>,
+    # its group the bundle's name (<study>.<k>)
+    return re.match(r"rule_\w+\.\d+_", row["Comment"]) is not None
+
+
+def tiny_config(workdir, edit=lambda config: None) -> dict:
+    """The tiny config with short bundles (and `edit`), written as workdir/config.yaml."""
+    config = yaml.safe_load(TINY.read_text())
+    config["cluster"] = {"bundle_minutes": BUNDLE_MINUTES}
+    edit(config)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return config
+
+
+def plan_of(workdir) -> Plan:
+    """The plan of the config in `workdir`, as the workflow makes it."""
+    return Plan.of(yaml.safe_load((workdir / "config.yaml").read_text()), claims=False)
+
+
+def bundles(workdir) -> list:
+    """The bundles of the config in `workdir`."""
+    return [b for packed in plan_of(workdir).bundles.values() for b in packed]
 
 
 def wait_for_sacct(workdir, since, count, seconds=30):
@@ -104,10 +125,10 @@ def cluster():
     node = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m %G"], capture_output=True,
                           text=True, check=True, timeout=30).stdout.split()
     cpus, mem_mb, gres = int(node[0]), int(node[1]), node[2]
-    if cpus < RUN["cpus_per_gpu"] or mem_mb < RUN["mem_mb"] or "gpu" not in gres:
+    if cpus < RUN["cpus_per_gpu"] or mem_mb < RUN_MEM_MB or "gpu" not in gres:
         pytest.fail(f"the Slurm node ({cpus} CPUs, {mem_mb} MB, gres {gres}) cannot take a "
                     f"training bundle of profiles/slurm ({RUN['cpus_per_gpu']} CPUs, "
-                    f"{RUN['mem_mb']} MB, 1 GPU): start it with the defaults of "
+                    f"{RUN_MEM_MB} MB, 1 GPU): start it with the defaults of "
                     "tests/slurm/common.sh")
 
 
@@ -115,22 +136,21 @@ def cluster():
 def first_run(cluster, tmp_path_factory):
     """The tiny config through profiles/slurm, once."""
     workdir = tmp_path_factory.mktemp("slurm").resolve()
-    shutil.copy(TINY, workdir / "config.yaml")
+    tiny_config(workdir)
     jobs = planned(workdir)
     runs = sum(jobs.get(rule, 0) for rule in TRAIN_RULES)
-    assert runs >= 2 * BUNDLE, f"the tiny config should fill several bundles: {jobs}"
+    assert len(bundles(workdir)) >= 4, f"the tiny config should fill several bundles: {jobs}"
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
     started = time.monotonic()
     out = snakemake(workdir)
     print(f"first Slurm run: {time.monotonic() - started:.0f} s")
-    return workdir, jobs, runs, out, wait_for_sacct(workdir, since, submitted(jobs, runs))
+    return workdir, jobs, runs, out, wait_for_sacct(workdir, since, submitted(workdir, jobs))
 
 
-def submitted(jobs, runs) -> int:
-    """Slurm jobs of a plan: preprocessing, the training bundles, the scoring bundles (the
-    profile's 50 scorings each) and each study's baselines."""
-    return (jobs.get("preprocess", 0) + math.ceil(runs / BUNDLE)
-            + math.ceil(jobs.get("score_latent", 0) / SCORE_BUNDLE)
+def submitted(workdir, jobs) -> int:
+    """Slurm jobs of a plan: preprocessing, the bundles (training and scoring) and each study's
+    baselines."""
+    return (jobs.get("preprocess", 0) + len(bundles(workdir))
             + jobs.get("latent_baselines", 0))
 
 
@@ -147,29 +167,37 @@ def test_every_output_is_made(first_run):
 
 
 def test_training_is_bundled_and_each_bundle_requests_one_gpu(first_run):
-    _, jobs, runs, _, slurm = first_run
+    workdir, jobs, runs, _, slurm = first_run
     assert all(row["State"] == "COMPLETED" for row in slurm), slurm
     training = [row for row in slurm if is_training(row)]
-    assert len(training) == math.ceil(runs / BUNDLE), slurm
+    planned_bundles = bundles(workdir)
+    assert len(training) == len(planned_bundles), slurm
     for row in training:
         alloc = tres(row)
         # one GPU, the CPUs and memory of one run: members run one after another
         assert alloc.get("gres/gpu") == "1", row
         assert alloc["cpu"] == str(RUN["cpus_per_gpu"]), row
-        assert alloc["mem"] == f"{RUN['mem_mb']}M", row
-    # the time limit is the members' runtimes added up
-    limits = [row["Timelimit"] for row in training]
-    assert limits.count(hhmmss(BUNDLE * RUN_MINUTES)) == runs // BUNDLE, limits
+        assert alloc["mem"] == f"{RUN_MEM_MB}M", row
+    # each bundle is the plan's, its scoring with its training: the time limit is its
+    # members' estimates (training and scoring) added up
+    by_name = {re.match(r"rule_(\w+\.\d+)_", row["Comment"])[1]: row for row in training}
+    assert set(by_name) == {b.name for b in planned_bundles}, slurm
+    plan = plan_of(workdir)
+    for study, packed in plan.bundles.items():
+        for bundle in packed:
+            row = by_name[bundle.name]
+            assert row["Timelimit"] == hhmmss(bundle.minutes), (bundle, row)
+            scores = bool(set(bundle.runs) & set(plan.latent[study]))
+            assert ("score_latent" in row["Comment"]) == scores, (bundle, row)
 
 
 def test_only_preprocessing_training_and_scoring_go_to_slurm(first_run):
     _, jobs, runs, _, slurm = first_run
     others = [row for row in slurm if not is_training(row)]
     kinds = [row["Comment"].split("_wildcards")[0] for row in others]
-    # the saved runs' scoring in bundles (rule_<group>_<rule>), the baselines once per study
+    # the saved runs' scoring goes in their bundles, the baselines once per study
     assert sorted(kinds) == sorted(
         ["rule_preprocess"] * jobs["preprocess"]
-        + ["rule_score_score_latent"] * math.ceil(jobs["score_latent"] / SCORE_BUNDLE)
         + ["rule_latent_baselines"] * jobs["latent_baselines"]), slurm
     assert all("gres/gpu" not in row["AllocTRES"] for row in others), slurm
 
@@ -191,14 +219,21 @@ def test_new_runs_go_to_slurm_without_the_finished_ones(first_run):
     grid["optimizer"] = [*grid["optimizer"], "rmsprop"]
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     new = math.prod(len(values) for axis, values in grid.items() if axis != "optimizer")
-    assert 1 <= new < BUNDLE
     assert planned(workdir).get("train") == new
+    # each new run goes to Slurm in the bundle the plan puts it in, alone there
+    plan = plan_of(workdir)
+    added = [run for run in plan.runs["hparam"] if "optimizer=rmsprop" in run]
+    expected = {}
+    for run in added:
+        name = plan.bundle("hparam", run).name
+        expected[name] = expected.get(name, 0) + plan.minutes("hparam", run, "train", 1)
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
     snakemake(workdir)
-    slurm = wait_for_sacct(workdir, since, 1)
-    assert len(slurm) == 1 and is_training(slurm[0]), slurm
-    assert slurm[0]["Timelimit"] == hhmmss(new * RUN_MINUTES), slurm
-    assert tres(slurm[0]).get("gres/gpu") == "1", slurm
+    slurm = wait_for_sacct(workdir, since, len(expected))
+    assert all(is_training(row) for row in slurm), slurm
+    assert {re.match(r"rule_(\w+\.\d+)_", row["Comment"])[1]: row["Timelimit"]
+            for row in slurm} == {name: hhmmss(m) for name, m in expected.items()}, slurm
+    assert all(tres(row).get("gres/gpu") == "1" for row in slurm), slurm
     assert len(list((workdir / "results/hparam/runs").glob("**/optimizer=rmsprop/run.json"))) == new
     assert planned(workdir) == {}
 
@@ -227,16 +262,15 @@ def test_bundles_share_one_gpu_through_shards(cluster, tmp_path_factory):
     one another. Runs take a GPU slot (device any: this CPU torch then trains on the CPU) and
     record the device Slurm gave their bundle."""
     workdir = tmp_path_factory.mktemp("slurm-shards").resolve()
-    config = yaml.safe_load(TINY.read_text())
-    config["defaults"]["device"] = "any"  # auto would fail: a GPU given, a CPU-only torch
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # device any: auto would fail, a GPU given to a CPU-only torch
+    tiny_config(workdir, lambda config: config["defaults"].update(device="any"))
     jobs = planned(workdir)
     runs = sum(jobs.get(rule, 0) for rule in TRAIN_RULES)
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
     snakemake(workdir, profile=shard_profile(workdir / "profile"))
-    slurm = wait_for_sacct(workdir, since, submitted(jobs, runs))
+    slurm = wait_for_sacct(workdir, since, submitted(workdir, jobs))
     training = [row for row in slurm if is_training(row)]
-    assert len(training) == math.ceil(runs / BUNDLE), slurm
+    assert len(training) == len(bundles(workdir)), slurm
     for row in training:
         assert row["State"] == "COMPLETED" and tres(row).get("gres/shard") == "1", row
         assert "gres/gpu" not in tres(row), row
@@ -257,19 +291,23 @@ def test_bundles_share_one_gpu_through_shards(cluster, tmp_path_factory):
 
 
 def test_a_run_that_slurm_kills_for_time_says_so_in_the_summary(cluster, tmp_path_factory):
-    """A run whose Slurm job outlives its time limit (1 minute here, no retry): Slurm ends the
-    job (TIMEOUT), Snakemake deletes the run's outputs, and `vaebench summary` names the run
-    failed with that cause and the fix, read from the Slurm job its log names."""
+    """A run whose Slurm job outlives its time limit (1 minute here: an estimate of start-up
+    only, no retry): Slurm ends the job (TIMEOUT), Snakemake deletes the run's outputs, and
+    `vaebench summary` names the run failed with that cause and the fix, read from the Slurm
+    job its log names."""
     workdir = tmp_path_factory.mktemp("slurm-timeout").resolve()
-    config = yaml.safe_load(TINY.read_text())
-    study = config["studies"]["init"]
-    study["grid"] = {"init": ["default"], "seed": [1]}
-    study["base"]["epochs"] = 10_000_000  # hours on this machine: the limit ends it
-    config["studies"] = {"init": study}
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    profile = edited_profile(workdir / "profile", {
-        '    runtime: "5 * attempt"\n': "    runtime: 1\n",  # train and train_latent
-        "retries: 1 ": "retries: 0 "})
+
+    def one_long_run(config):
+        study = config["studies"]["init"]
+        study["grid"] = {"init": ["default"], "seed": [1]}
+        study["base"]["epochs"] = 10_000_000  # hours on this machine: the limit ends it
+        study.pop("save_latent")
+        config["studies"] = {"init": study}
+        config["cluster"] = {"epoch_seconds": 0}  # estimated at the 1 minute of start-up
+
+    tiny_config(workdir, one_long_run)
+    assert [b.minutes for b in bundles(workdir)] == [1]
+    profile = edited_profile(workdir / "profile", {"retries: 1 ": "retries: 0 "})
     out = snakemake(workdir, profile=profile, check=False)
     logs = list((workdir / "logs" / "train" / "init").glob("**/*.log"))
     assert logs, out[-4000:]
@@ -281,6 +319,7 @@ def test_a_run_that_slurm_kills_for_time_says_so_in_the_summary(cluster, tmp_pat
                               "--configfile", "config.yaml"], cwd=workdir, capture_output=True,
                              text=True, timeout=120)
     text = " ".join(summary.stdout.split())
-    assert ("init: 1 failed runs, Slurm TIMEOUT: out of time: raise `runtime` in the profile, "
-            f"or bundle fewer runs (group-components) (Slurm job {job[1]})") in text, \
+    assert ("init: 1 failed runs, Slurm TIMEOUT: out of time: raise cluster.epoch_seconds in "
+            "the config (the runs' estimate; their metrics.csv has the real seconds per epoch) "
+            f"(Slurm job {job[1]})") in text, \
         summary.stdout + summary.stderr
