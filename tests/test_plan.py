@@ -8,7 +8,7 @@ import pytest
 import yaml
 from helpers import REPO, TINY, snakemake, write_config
 
-from vaebench.config import ConfigError
+from vaebench.config import ConfigError, encoder_key
 from vaebench.plan import Layout, Plan, results_of
 
 
@@ -32,10 +32,16 @@ def test_the_default_plan():
     assert {m["claim"] for m in plan.matches if m["study"] == "hparam"} >= {"H1", "H5"}
 
 
-def test_the_benchmark_scores_360_untrained_encoders():
+def test_the_benchmark_scores_each_untrained_encoder_once_per_bundle():
+    """360 encoders; a family of 18 runs cut over several bundles scores its encoder in each
+    (vaebench.bundles), so that no Slurm job waits for another's."""
     plan = Plan.of(config("eltager2023.yaml"), claims=False)
     saved = plan.latent["benchmark"]
-    assert len(saved) == 6480 and len(saved) - len(plan.untrained_from["benchmark"]) == 360
+    pieces = {(plan.bundle("benchmark", run).name, encoder_key(plan.runs["benchmark"][run]))
+              for run in saved}
+    assert len({key for _, key in pieces}) == 360
+    assert len(saved) == 6480 and len(saved) - len(plan.untrained_from["benchmark"]) == len(pieces)
+    assert len(pieces) == 600  # the 60 categorical families cut in 5 pieces (4 runs of 86 min)
 
 
 @pytest.mark.parametrize("edit,message", [

@@ -3,7 +3,7 @@ its own training.
 
 One Slurm job per run would queue 6,480 jobs for the benchmark; one job per N runs asks for a
 time limit that depends on which runs land in it. Instead every run gets an estimate in minutes
-from its maximum epochs (`cluster.epoch_seconds`, measured: bench/README.md, "Sizing cluster
+from its maximum epochs (`cluster.epoch_seconds`, measured: bench/README.md, "Cluster
 jobs"), and the runs of a study are packed, in grid order, into bundles of about
 `cluster.bundle_minutes`, never more than half of `cluster.max_job_minutes`: a bundle that runs
 out of time is retried with twice its time, and that retry still fits. A third attempt is capped
