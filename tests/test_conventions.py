@@ -59,3 +59,18 @@ def test_the_catalogs_mandatory_flags_run_the_default_config(tmp_path):
     done = snakemake("-n", *flags, "--directory", str(tmp_path),
                      "--configfile", str(REPO / "config" / "config.yaml"))
     assert "train" in done.stdout
+
+
+def test_the_workflow_and_site_profiles_keep_to_their_own_keys():
+    """profiles/slurm is the workflow's, profiles/site a site's (profiles/slurm/README.md,
+    "Your site"): stacked, a later profile replaces an earlier one's key whole, so a key in
+    both would drop the other's settings (the site's partitions, say). Only `jobs` is both: the
+    workflow's default, the site's limit."""
+    workflow = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    site = yaml.safe_load((REPO / "profiles/site/config.yaml").read_text())
+    assert set(site) <= {"jobs", "default-resources", "set-resources", "set-threads"}
+    assert set(workflow) & set(site) == {"jobs"}
+    site_resources = {"slurm_account", "slurm_partition", "qos", "constraint", "gpu", "gres",
+                      "gpu_model", "cpus_per_gpu"}
+    assert set(site["default-resources"]) <= site_resources
+    assert all(set(resources) <= site_resources for resources in site["set-resources"].values())

@@ -418,7 +418,8 @@ def test_the_kl_pressure_table_is_its_own_arithmetic():
 
 # Slurm's own options: those of sbatch the Slurm README names for what the profile makes the
 # plugin pass, and squeue's --me
-SLURM = {"--gpus", "--gres", "--cpus-per-gpu", "--cpus-per-task", "--mem", "--ntasks", "--me"}
+SLURM = {"--gpus", "--gres", "--cpus-per-gpu", "--cpus-per-task", "--mem", "--ntasks", "--qos",
+         "--me"}
 
 
 def test_every_command_line_option_the_docs_name_exists():

@@ -123,6 +123,9 @@ def test_runs_spread_over_fake_gpus_and_record_their_slot(tmp_path):
               "end": datetime.fromisoformat(r["finished_at"]).timestamp()}
              for r, s in zip(records, slots)]
     assert all(most_at_once(spans, d) <= 2 for d in ("7", "8"))
+    # and runs do share: a local run has no bundles, and no one-run-per-bundle limit
+    # (common.smk's bundle_slot) serialises its training
+    assert max(most_at_once(spans, d) for d in ("7", "8")) == 2
 
 
 @pytest.mark.workflow

@@ -6,7 +6,10 @@
 # Every setting can be overridden from the environment.
 STATE="${VAEBENCH_SLURM_STATE:-/tmp/vaebench-slurm}"      # pids, logs, spool, fake GPUs
 CLUSTER="${VAEBENCH_SLURM_CLUSTER:-vaebench}"
-PARTITIONS="${VAEBENCH_SLURM_PARTITIONS:-debug}"           # space separated; first = default
+# profiles/site (the worked example of a site profile) runs unchanged here: its partitions,
+# node feature, account and qos (normal: slurmdbd's default) are this cluster's
+PARTITIONS="${VAEBENCH_SLURM_PARTITIONS:-cpu gpu}"         # space separated; first = default
+FEATURES="${VAEBENCH_SLURM_FEATURES:-a100}"                # the node's features (constraint=)
 # The node is declared (SlurmdParameters=config_overrides) as a small GPU node that fits one
 # training bundle of profiles/slurm (4 CPUs per GPU, 16 GB), whatever the machine has.
 CPUS="${VAEBENCH_SLURM_CPUS:-8}"                           # declared CPUs of the one node

@@ -184,7 +184,7 @@ AccountingStoragePort=6819
 AccountingStorageTRES=$tres
 AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
-NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS Boards=1 SocketsPerBoard=1 CoresPerSocket=$CPUS ThreadsPerCore=1 RealMemory=$MEM_MB$gres_node State=UNKNOWN
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS Boards=1 SocketsPerBoard=1 CoresPerSocket=$CPUS ThreadsPerCore=1 RealMemory=$MEM_MB$gres_node${FEATURES:+ Features=$FEATURES} State=UNKNOWN
 EOF
   for part in $PARTITIONS; do
     if [[ $part == "$DEFAULT_PARTITION" ]]; then
@@ -505,7 +505,7 @@ main() {
   ensure_accounts
   smoke_test
   echo "$NEW_HASH" >"$STATE/config.sha256"
-  log "Slurm is up: cluster $CLUSTER, node $HOST (CPUs=$CPUS RealMemory=${MEM_MB}M gpu=$GPUS shard=$((GPUS * SHARDS))), partitions: $PARTITIONS (default $DEFAULT_PARTITION), accounts: $ACCOUNTS"
+  log "Slurm is up: cluster $CLUSTER, node $HOST (CPUs=$CPUS RealMemory=${MEM_MB}M gpu=$GPUS shard=$((GPUS * SHARDS))), partitions: $PARTITIONS (default $DEFAULT_PARTITION), features: ${FEATURES:-none}, accounts: $ACCOUNTS"
 }
 
 main "$@"

@@ -1,13 +1,16 @@
-"""profiles/slurm on a real Slurm (tests/slurm/start.sh): the tiny config end to end.
+"""profiles/slurm with profiles/site stacked after it, on a real Slurm (tests/slurm/start.sh,
+a cluster made to match the site example): the tiny config end to end.
 
 Checks what only a real cluster shows: every output is made, training runs go to Slurm in
-bundles that each request one GPU (sacct's AllocTRES), the local rules stay local, a second
-invocation submits nothing, and new grid points are submitted without the finished runs.
+bundles that each request one GPU (sacct's AllocTRES) on the site's GPU partition and feature,
+every job with the site's account and qos and the CPU jobs on its CPU partition, the local
+rules stay local, a second invocation submits nothing, and new grid points are submitted
+without the finished runs.
 
 Sharing a GPU: the profile with the edit its comment gives for GPU shards puts several bundles
 on one GPU at once, their runs overlapping in time (run.json stamps) on the same device.
 
-The profile is used unchanged (but for that edit); the only override is a short first status
+The profiles are used unchanged (but for that edit); the only override is a short first status
 check (the plugin's 40 s default would make this test take minutes). The tiny config gets short
 bundles (cluster.bundle_minutes), so that its dozen runs split into several; what each bundle
 holds and asks for comes from the plan (vaebench.bundles), as the workflow does.
@@ -30,23 +33,29 @@ import yaml
 from vaebench.plan import Plan
 
 REPO = Path(__file__).resolve().parents[2]
-PROFILE = REPO / "profiles" / "slurm"
+PROFILE = REPO / "profiles" / "slurm"  # the workflow's
+SITE = REPO / "profiles" / "site"  # a site's, stacked after it
 TINY = REPO / "tests" / "data" / "tiny.yaml"
 BUNDLE_MINUTES = 6  # the tiny runs take 2-3 estimated minutes: bundles of 2-3 runs
 LIMIT = 400  # seconds per Snakemake call; a hung Snakemake ignores SIGTERM, hence timeout -k
 TRAIN_RULES = ("train", "train_latent")
-# what one training run asks for, as the profile says
-RUN = yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"]["train"]
-RUN_MEM_MB = eval(str(RUN["mem_mb"]), {"attempt": 1})  # a first attempt's memory
+SITE_SETTINGS = yaml.safe_load((SITE / "config.yaml").read_text())
+# where one training run goes and the CPUs it asks for, as the site says; its memory, as the
+# rule says (a first attempt's)
+RUN = SITE_SETTINGS["set-resources"]["train"]
+RUN_MEM_MB = int(re.search(r"mem_mb=memory_per_attempt\((\d+)\)",
+                           (REPO / "workflow" / "rules" / "train.smk").read_text())[1])
 
 pytestmark = pytest.mark.slurm
 
 
-def snakemake(workdir, *args, profile=PROFILE, check=True):
+def snakemake(workdir, *args, profiles=(PROFILE, SITE), check=True):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"),
            "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
-    if profile is not None:
-        cmd += ["--profile", str(profile), "--slurm-init-seconds-before-status-checks", "1"]
+    for profile in profiles:
+        cmd += ["--profile", str(profile)]
+    if profiles:
+        cmd += ["--slurm-init-seconds-before-status-checks", "1"]
     done = subprocess.run(["timeout", "-k", "30", str(LIMIT), *cmd], cwd=workdir,
                           capture_output=True, text=True, timeout=LIMIT + 60)
     out = done.stdout + done.stderr
@@ -57,7 +66,7 @@ def snakemake(workdir, *args, profile=PROFILE, check=True):
 
 def planned(workdir) -> dict[str, int]:
     """{rule: count} of a local dry-run; {} when there is nothing to do."""
-    out = snakemake(workdir, "-n", "--cores", "1", profile=None)
+    out = snakemake(workdir, "-n", "--cores", "1", profiles=())
     stats = out.split("Job stats:")[1].split("\n\n")[0] if "Job stats:" in out else ""
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
             if m[1] != "total"}
@@ -65,7 +74,8 @@ def planned(workdir) -> dict[str, int]:
 
 def slurm_jobs(workdir, since) -> list[dict]:
     """The Slurm jobs (not steps) that ran in `workdir` since `since`, as sacct reports them."""
-    fields = ["JobID", "Comment", "AllocTRES", "State", "Timelimit", "WorkDir"]
+    fields = ["JobID", "Comment", "AllocTRES", "State", "Timelimit", "Partition", "Account",
+              "QOS", "Constraints", "WorkDir"]
     out = subprocess.run(
         ["sacct", "-X", "-n", "-P", "-S", since, "-o", ",".join(fields)],
         capture_output=True, text=True, check=True, timeout=60).stdout
@@ -125,16 +135,20 @@ def cluster():
     node = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m %G"], capture_output=True,
                           text=True, check=True, timeout=30).stdout.split()
     cpus, mem_mb, gres = int(node[0]), int(node[1]), node[2]
-    if cpus < RUN["cpus_per_gpu"] or mem_mb < RUN_MEM_MB or "gpu" not in gres:
-        pytest.fail(f"the Slurm node ({cpus} CPUs, {mem_mb} MB, gres {gres}) cannot take a "
-                    f"training bundle of profiles/slurm ({RUN['cpus_per_gpu']} CPUs, "
-                    f"{RUN_MEM_MB} MB, 1 GPU): start it with the defaults of "
-                    "tests/slurm/common.sh")
+    partitions = set(subprocess.run(["sinfo", "-h", "-o", "%R"], capture_output=True,
+                                    text=True, check=True, timeout=30).stdout.split())
+    site = SITE_SETTINGS["default-resources"]["slurm_partition"], RUN["slurm_partition"]
+    if (cpus < RUN["cpus_per_gpu"] or mem_mb < RUN_MEM_MB or "gpu" not in gres
+            or not set(site) <= partitions):
+        pytest.fail(f"the Slurm node ({cpus} CPUs, {mem_mb} MB, gres {gres}, partitions "
+                    f"{sorted(partitions)}) cannot take a training bundle of profiles/site "
+                    f"({RUN['cpus_per_gpu']} CPUs, {RUN_MEM_MB} MB, 1 GPU, partitions "
+                    f"{site}): start it with the defaults of tests/slurm/common.sh")
 
 
 @pytest.fixture(scope="module")
 def first_run(cluster, tmp_path_factory):
-    """The tiny config through profiles/slurm, once."""
+    """The tiny config through profiles/slurm and profiles/site, once."""
     workdir = tmp_path_factory.mktemp("slurm").resolve()
     tiny_config(workdir)
     jobs = planned(workdir)
@@ -178,6 +192,9 @@ def test_training_is_bundled_and_each_bundle_requests_one_gpu(first_run):
         assert alloc.get("gres/gpu") == "1", row
         assert alloc["cpu"] == str(RUN["cpus_per_gpu"]), row
         assert alloc["mem"] == f"{RUN_MEM_MB}M", row
+        # where the site says a bundle goes (its scoring included: one partition per job)
+        assert (row["Partition"], row["Constraints"]) == (
+            RUN["slurm_partition"], RUN["constraint"]), row
     # each bundle is the plan's, its scoring with its training: the time limit is its
     # members' estimates (training and scoring) added up
     by_name = {re.match(r"rule_(\w+\.\d+)_", row["Comment"])[1]: row for row in training}
@@ -200,6 +217,15 @@ def test_only_preprocessing_training_and_scoring_go_to_slurm(first_run):
         ["rule_preprocess"] * jobs["preprocess"]
         + ["rule_latent_baselines"] * jobs["latent_baselines"]), slurm
     assert all("gres/gpu" not in row["AllocTRES"] for row in others), slurm
+    cpu_partition = SITE_SETTINGS["default-resources"]["slurm_partition"]
+    assert all(row["Partition"] == cpu_partition for row in others), slurm
+
+
+def test_every_job_runs_under_the_sites_account_and_qos(first_run):
+    slurm = first_run[-1]
+    site = SITE_SETTINGS["default-resources"]
+    assert slurm and all((row["Account"], row["QOS"]) == (site["slurm_account"], site["qos"])
+                         for row in slurm), slurm
 
 
 def test_second_invocation_submits_nothing(first_run):
@@ -238,9 +264,9 @@ def test_new_runs_go_to_slurm_without_the_finished_ones(first_run):
     assert planned(workdir) == {}
 
 
-def edited_profile(folder, edits: dict[str, str]) -> Path:
-    """profiles/slurm with each line of `edits` replaced, as a user edits it."""
-    text = (PROFILE / "config.yaml").read_text()
+def edited_profile(folder, edits: dict[str, str], profile=PROFILE) -> Path:
+    """`profile` with each line of `edits` replaced, as a user edits it."""
+    text = (profile / "config.yaml").read_text()
     for line, replacement in edits.items():
         assert line in text, f"the profile changed: no line {line!r}"
         text = text.replace(line, replacement, 1)
@@ -250,10 +276,10 @@ def edited_profile(folder, edits: dict[str, str]) -> Path:
 
 
 def shard_profile(folder) -> Path:
-    """profiles/slurm with the edit its comment describes for a cluster with GPU shards."""
-    assert '#   gpu: 0\n    #   gres: "shard:1"' in (PROFILE / "config.yaml").read_text()
+    """profiles/site with the edit its comment describes for a cluster with GPU shards."""
+    assert '#   gpu: 0\n    #   gres: "shard:1"' in (SITE / "config.yaml").read_text()
     return edited_profile(folder, {"    gpu: 1                   # --gpus=1\n":
-                                   '    gpu: 0\n    gres: "shard:1"\n'})
+                                   '    gpu: 0\n    gres: "shard:1"\n'}, profile=SITE)
 
 
 def test_bundles_share_one_gpu_through_shards(cluster, tmp_path_factory):
@@ -267,7 +293,7 @@ def test_bundles_share_one_gpu_through_shards(cluster, tmp_path_factory):
     jobs = planned(workdir)
     runs = sum(jobs.get(rule, 0) for rule in TRAIN_RULES)
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
-    snakemake(workdir, profile=shard_profile(workdir / "profile"))
+    snakemake(workdir, profiles=(PROFILE, shard_profile(workdir / "site")))
     slurm = wait_for_sacct(workdir, since, submitted(workdir, jobs))
     training = [row for row in slurm if is_training(row)]
     assert len(training) == len(bundles(workdir)), slurm
@@ -308,7 +334,7 @@ def test_a_run_that_slurm_kills_for_time_says_so_in_the_summary(cluster, tmp_pat
     tiny_config(workdir, one_long_run)
     assert [b.minutes for b in bundles(workdir)] == [1]
     profile = edited_profile(workdir / "profile", {"retries: 1 ": "retries: 0 "})
-    out = snakemake(workdir, profile=profile, check=False)
+    out = snakemake(workdir, profiles=(profile, SITE), check=False)
     logs = list((workdir / "logs" / "train" / "init").glob("**/*.log"))
     assert logs, out[-4000:]
     log = logs[0]

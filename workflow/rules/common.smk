@@ -307,11 +307,12 @@ def train_env(wildcards):
 def bundle(wildcards):
     """The cluster job (Snakemake group) of a run's training and scoring: its bundle
     (vaebench.bundles). Each bundle's jobs are registered under the one group name `bundle`, so
-    that the profile's `group-components: bundle=...` merges a bundle's runs (unlinked jobs,
+    that profiles/slurm's `group-components: bundle=...` merges a bundle's runs (unlinked jobs,
     else one Slurm job per run) into one Slurm job. Snakemake asks only where jobs are
     submitted (a local run has no groups)."""
     name = PLAN.bundle(wildcards.study, wildcards.run).name
     workflow.parent_groupids[name] = "bundle"
+    limit_bundles_to_one_slot()
     return name
 
 
@@ -321,14 +322,38 @@ def bundle_minutes(step):
     return lambda wildcards, attempt: PLAN.minutes(wildcards.study, wildcards.run, step, attempt)
 
 
+def memory_per_attempt(mem_mb):
+    """A job's memory times its attempt: a retry after OUT_OF_MEMORY gets more."""
+    return lambda wildcards, attempt: mem_mb * attempt
+
+
 def attempt_scaled(mem_mb, minutes):
-    """resources of a job that is not bundled: memory times the attempt (an out-of-memory retry
-    gets more), time times the attempt up to cluster.max_job_minutes."""
+    """resources of a job that is not bundled: memory times the attempt, time times the attempt
+    up to cluster.max_job_minutes."""
     cap = config.get("cluster", {}).get("max_job_minutes", MAX_JOB_MINUTES)
     return {
-        "mem_mb": lambda wildcards, attempt: mem_mb * attempt,
+        "mem_mb": memory_per_attempt(mem_mb),
         "runtime": lambda wildcards, attempt: min(minutes * attempt, cap),
     }
+
+
+# Snakemake sizes a group job by stacking the members that could run side by side until a
+# `resources:` limit is hit. Every training and scoring job takes one bundle_slot, a bundle has
+# one (scope local: per bundle, not across the cluster), so its runs stack one after another and
+# a bundle asks for what one run needs (1 GPU, its memory) for the sum of its runs' minutes.
+resource_scopes:
+    bundle_slot="local",
+
+
+def limit_bundles_to_one_slot():
+    """The bundle_slot limit, once bundles are asked for (the Slurm profile's group-components
+    `bundle`): not on a local run, where the limit would run one training job at a time. A
+    limit the user gave (--resources bundle_slot=...) is kept."""
+    if (
+        "bundle" in workflow.group_settings.group_components
+        and "bundle_slot" not in workflow.global_resources
+    ):
+        workflow.register_resource("bundle_slot", 1)
 
 
 def latent_study_pattern():

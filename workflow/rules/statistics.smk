@@ -50,7 +50,9 @@ rule score_latent:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        mem_mb=memory_per_attempt(2000),
+        disk_mb=1000,
+        bundle_slot=1,
         runtime=bundle_minutes("score"),
     params:
         code=ANALYSIS_CODE,

@@ -19,10 +19,18 @@ rule train:
     conda:
         train_env
     threads: 1
+    # What a run needs anywhere; a site's profile adds its partition, constraint and CPUs per
+    # GPU (profiles/site). 16 GB: a paper run on TCGA peaks at 1 GB on the CPU (bench/README.md,
+    # "Memory of one training run at the papers' shape"); the CUDA libraries add a few GB of
+    # host memory.
     resources:
         gpu=1,
         runs_per_gpu=1,
-        mem_mb=8000,
+        mem_mb=memory_per_attempt(16000),
+        # Slurm asks for no disk; Snakemake's default would look at each input to size it, for
+        # each of the benchmark's 6,480 runs (bench/README.md, "Cluster jobs")
+        disk_mb=1000,
+        bundle_slot=1,  # common.smk
         runtime=bundle_minutes("train"),
     params:
         code=TRAINING_CODE,
