@@ -6,13 +6,18 @@
 PYTHON ?= python3
 VENV := .venv
 CORES ?= 2
-# Where pip finds torch; e.g. https://download.pytorch.org/whl/cpu for the CPU-only build.
-TORCH_INDEX ?=
+# Where pip finds torch. PyPI's Linux torch bundles CUDA (several GB): where no NVIDIA driver
+# answers (nvidia-smi), the CPU-only build's index instead. `make TORCH_INDEX= run` takes PyPI's,
+# `make TORCH_INDEX=<url> run` any other (say a CUDA version's).
+CPU_TORCH_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(if $(shell nvidia-smi >/dev/null 2>&1 && echo driver),,$(CPU_TORCH_INDEX))
+CPU_NOTE := make: no NVIDIA driver answers here (nvidia-smi), so torch's CPU build: no CUDA download (TORCH_INDEX overrides)
 
 .PHONY: run test test-slurm report lint bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	@$(if $(filter $(CPU_TORCH_INDEX),$(TORCH_INDEX)),echo "$(CPU_NOTE)")
 	# torch first and pinned: an unpinned resolve would pull several GB of CUDA wheels.
 	$(VENV)/bin/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(VENV)/bin/pip install --quiet -e '.[workflow,dev]'

@@ -186,3 +186,34 @@ def test_training_env_follows_the_device(tmp_path, configfile, config, train_env
     assert done.returncode == 0, out
     listed = set(re.findall(r"envs/([\w-]+)\.yaml", out))
     assert listed == {"analysis", train_env}, out
+
+
+@pytest.mark.parametrize("driver", ["none", "answers", "broken"])
+def test_make_installs_torchs_cpu_build_where_no_nvidia_driver_answers(tmp_path, driver):
+    """`make` on a laptop without a GPU takes the CPU wheel index (PyPI's Linux torch bundles
+    several GB of CUDA) and says so in one line; a driver that answers keeps PyPI's build, and
+    TORCH_INDEX on the command line overrides either. Read from `make -n`: nothing installs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if driver != "none":
+        (bin_dir / "nvidia-smi").write_text(f"#!/bin/sh\nexit {0 if driver == 'answers' else 9}\n")
+        (bin_dir / "nvidia-smi").chmod(0o755)
+    path = f"{bin_dir}:/usr/bin:/bin"
+
+    def installs(*args):
+        done = subprocess.run(["make", "-n", "-W", "pyproject.toml", *args, ".venv/.installed"],
+                              cwd=REPO, capture_output=True, text=True, check=True,
+                              env={"PATH": path})
+        return [line.strip() for line in done.stdout.splitlines()
+                if "torch==" in line or "echo" in line]
+
+    cpu = "--index-url https://download.pytorch.org/whl/cpu"
+    lines = installs()
+    if driver == "answers":
+        assert len(lines) == 1 and cpu not in lines[0] and lines[0].endswith("torch==2.13.0")
+    else:
+        assert len(lines) == 2 and "no NVIDIA driver answers" in lines[0], lines
+        assert lines[1].endswith(f"torch==2.13.0 {cpu}"), lines
+    assert installs("TORCH_INDEX=")[-1].endswith("torch==2.13.0")
+    assert installs("TORCH_INDEX=https://example.org/cu126")[-1].endswith(
+        "--index-url https://example.org/cu126")
