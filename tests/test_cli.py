@@ -204,3 +204,27 @@ def test_a_lock_taken_on_another_host_is_left_alone(tmp_path, capsys):
                  "--force"]) == 0
     assert "removed the lock" in capsys.readouterr().out
     assert not (snakemake_dir / "locks" / "0.output.lock").exists()
+
+
+def test_a_decisive_claims_line_is_rounded_to_fit_never_cut():
+    """The one-screen summary's line per decisive claim: two decimals where they fit in the
+    width, one where they do not, and wrapped at a space (never mid-number) where neither fits."""
+    from types import SimpleNamespace
+
+    from vaebench.summary import WIDTH, decisive_line
+
+    def claim(study, measure):
+        return SimpleNamespace(claim_id="H5", verdict="fragile", study=study, effect=0.9183,
+                               ci_low=0.6789, ci_high=1.0, p_holm=0.00271, reason="",
+                               effect_measure=measure)
+
+    fits = decisive_line(claim("hparam", "matched rank-biserial"))
+    assert fits == ["  H5   fragile      hparam         matched rank-biserial +0.92 [0.68, 1.00], "
+                    "p_holm 0.0027"]
+    rounded = decisive_line(claim("hparam", "matched rank-biserial correlation"))
+    assert len(rounded) == 1 and len(rounded[0]) <= WIDTH
+    assert rounded[0].endswith("+0.9 [0.7, 1.0], p_holm 0.003")
+    wrapped = decisive_line(claim("benchmark_models", "matched rank-biserial correlation across "
+                                  "the seeds"))
+    assert len(wrapped) == 2 and all(len(line) <= WIDTH for line in wrapped)
+    assert wrapped[1].split() == ["[0.7,", "1.0],", "p_holm", "0.003"]

@@ -230,8 +230,8 @@ def brief(plan: Plan, unfinished: dict[str, bool]) -> list[str]:
                              "reason and figure); the figures under "
                              f"{plan.layout.figure('<study>', '')}; `vaebench summary --full` "
                              "(best and worst conditions, every claim); `vaebench claims` (the "
-                             "seeds each claim needs); collapsed: no active latent unit "
-                             "(docs/analysis.md).", WIDTH)]
+                             "seeds each claim needs); collapsed: no active latent unit, or "
+                             "too small a KL (docs/analysis.md).", WIDTH)]
     return lines
 
 
@@ -271,11 +271,10 @@ def _brief_claims(plan: Plan) -> list[str]:
              + ", ".join(f"{int(counts[v])} {v}" for v in VERDICTS if counts.get(v, 0))]
     decisive = claims[claims["verdict"].isin(DECISIVE)]
     for row in decisive.head(MOST_DECISIVE).itertuples():
-        lines.append(_cut(f"  {row.claim_id:<4} {row.verdict:<12} {row.study:<14} "
-                          f"{effect_text(row)}"))
+        lines += decisive_line(row)
     if len(decisive) > MOST_DECISIVE:
-        lines.append(_cut(f"  ... {len(decisive) - MOST_DECISIVE} more: "
-                          + " ".join(decisive["claim_id"].iloc[MOST_DECISIVE:])))
+        lines += _wrap(f"  ... {len(decisive) - MOST_DECISIVE} more: "
+                       + " ".join(decisive["claim_id"].iloc[MOST_DECISIVE:]))
     if len(decisive):
         lines.append("  (effect: the claim's own measure, > 0 in the paper's direction, with its "
                      "95% interval)")
@@ -301,20 +300,36 @@ def gist(reason) -> str:
     return re.split(r"[:;(]", str(reason))[0].strip()
 
 
-def effect_text(row) -> str:
-    """"<measure> +0.31 [0.10, 0.52], p_holm 0.001": the effect named by its measure."""
+def effect_text(row, digits: int = 2) -> str:
+    """"<measure> +0.31 [0.10, 0.52], p_holm 0.001": the effect named by its measure, to
+    `digits` decimals (the p value to as many significant ones)."""
     effect, low, high, p_holm = (pd.to_numeric(v, errors="coerce") for v in
                                  (row.effect, row.ci_low, row.ci_high, row.p_holm))
     if np.isnan(effect):
         return str(row.reason)
     measure = re.split(r" of | \(", str(row.effect_measure))[0]
-    interval = "" if np.isnan(low) else f" [{low:.2f}, {high:.2f}]"
-    p = "" if np.isnan(p_holm) else f", p_holm {p_holm:.2g}"
-    return f"{measure} {effect:+.2f}{interval}{p}"
+    interval = "" if np.isnan(low) else f" [{low:.{digits}f}, {high:.{digits}f}]"
+    p = "" if np.isnan(p_holm) else f", p_holm {p_holm:.{digits}g}"
+    return f"{measure} {effect:+.{digits}f}{interval}{p}"
 
 
-def _cut(line: str) -> str:
-    return line if len(line) <= WIDTH else line[:WIDTH - 3] + "..."
+def decisive_line(row) -> list[str]:
+    """A decisive claim on one line of at most WIDTH: its effect rounded to one decimal where two
+    do not fit, and wrapped at a space where neither does; a number is never cut."""
+    head = f"  {row.claim_id:<4} {row.verdict:<12} {row.study:<14} "
+    for digits in (2, 1):
+        line = head + effect_text(row, digits)
+        if len(line) <= WIDTH:
+            return [line]
+    return _wrap(line)
+
+
+def _wrap(line: str) -> list[str]:
+    # no-break spaces keep an interval whole and a p value with its name (textwrap breaks at
+    # ASCII spaces only)
+    glued = re.sub(r"(\[[^\]]*?,|p_holm) ", "\\1\N{NO-BREAK SPACE}", line)
+    return [part.replace("\N{NO-BREAK SPACE}", " ") for part in textwrap.wrap(
+        glued, WIDTH, subsequent_indent=" " * 8, break_long_words=False, break_on_hyphens=False)]
 
 
 def claim_summary(config: dict, layout: Layout) -> list[str]:
