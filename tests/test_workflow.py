@@ -39,67 +39,73 @@ def test_the_default_config_trains_all_eight_models():
     (lambda c: c["studies"]["init"]["grid"].update(seed=[]),
      r"bad.yaml: studies.init.grid.seed: \[\] must not be empty"),
     (lambda c: c["studies"]["init"]["base"].update(lr="1e-3"),
-     r"studies.init.base.lr: '1e-3' must be a number \(YAML reads 1e-3 as text"),
+     r"bad.yaml: studies.init.base.lr: '1e-3' must be a number \(YAML reads 1e-3 as text"),
     (lambda c: c["datasets"].update(tcga={"xena": {"path": "nowhere/expr.tsv.gz"}}),
-     "datasets.tcga.xena.path: no such file 'nowhere/expr.tsv.gz'"),
+     "bad.yaml: datasets.tcga.xena.path: no such file 'nowhere/expr.tsv.gz'"),
     (lambda c: c["studies"]["init"].update(dataset="tcga"),
-     "studies.init.dataset: 'tcga' is not defined under `datasets:`"),
+     "bad.yaml: studies.init.dataset: 'tcga' is not defined under `datasets:`"),
     (lambda c: c["studies"]["init"].update(save_latent={"seed": [3]}),
-     r"studies.init.save_latent.seed: \[3\] is not among the grid's values \(1, 2\)"),
+     r"bad.yaml: studies.init.save_latent.seed: \[3\] is not among the grid's values \(1, 2\)"),
     (lambda c: c["studies"]["init"]["figure"].update(hue="inti"),
-     r"studies.init.figure.hue: 'inti' is not an axis of the study's grid \(model, init, seed\)"),
+     r"bad.yaml: studies.init.figure.hue: 'inti' is not an axis of the study's grid "
+     r"\(model, init, seed\)"),
     (lambda c: c["studies"]["init"]["figure"].update(ylim={"vanila": 1.0}),
-     r"studies.init.figure.ylim: \['vanila'\] are not models"),
+     r"bad.yaml: studies.init.figure.ylim: \['vanila'\] are not models"),
     (lambda c: c["studies"]["hparam"]["figure"].update(x="batch_size"),
-     "studies.hparam.figure.x: 'batch_size' is not an axis"),
+     "bad.yaml: studies.hparam.figure.x: 'batch_size' is not an axis"),
     (lambda c: c["studies"]["hparam"]["grid"].update(lr=[1.0e-3, 0.001]),
-     "studies.hparam.grid: two grid points give the run model=vanilla/lr=0.001/"),
+     "bad.yaml: studies.hparam.grid: two grid points give the run model=vanilla/lr=0.001/"),
     # the benchmark's keys: the value and where it is, in one line
     (lambda c: c["studies"]["init"]["base"].update(activation="sigmoid"),
-     r"studies.init.base.activation: 'sigmoid' is not one of relu, tanh"),
+     r"bad.yaml: studies.init.base.activation: 'sigmoid' is not one of relu, tanh"),
     (lambda c: c["studies"]["init"]["grid"].update(activation=["relu", "gelu"]),
-     r"studies.init.grid.activation.1: 'gelu' is not one of relu, tanh"),
+     r"bad.yaml: studies.init.grid.activation.1: 'gelu' is not one of relu, tanh"),
     (lambda c: c["studies"]["init"]["base"].update(kld_weight=-1),
-     r"studies.init.base.kld_weight: -1 must be null or 'per_split' or at least 0"),
+     r"bad.yaml: studies.init.base.kld_weight: -1 must be null or 'per_split' or at least 0"),
     (lambda c: c["studies"]["init"]["base"].update(stopping="lightning"),
-     r"studies.init.base.stopping: 'lightning' is not one of relative_recon, absolute_loss"),
+     r"bad.yaml: studies.init.base.stopping: 'lightning' is not one of relative_recon, "
+     r"absolute_loss"),
     (lambda c: c["studies"]["init"]["base"].update(min_epochs=0),
-     r"studies.init.base.min_epochs: 0 must be at least 1"),
+     r"bad.yaml: studies.init.base.min_epochs: 0 must be at least 1"),
     (lambda c: c["preprocess"]["minmax"].update(normals="some"),
-     r"preprocess.minmax.normals: 'some' is not one of keep, drop"),
+     r"bad.yaml: preprocess.minmax.normals: 'some' is not one of keep, drop"),
     (lambda c: c["preprocess"]["minmax"].update(na_policy="omit"),
-     r"preprocess.minmax.na_policy: 'omit' is not one of drop_genes,"),
+     r"bad.yaml: preprocess.minmax.na_policy: 'omit' is not one of drop_genes,"),
     (lambda c: c["studies"]["init"].update(by_model={"vqvae": {"lr": 0.1}}),
-     r"studies.init.by_model: 'vqvae' is not one of vanilla,"),
+     r"bad.yaml: studies.init.by_model: 'vqvae' is not one of vanilla,"),
     (lambda c: c["studies"]["init"].update(by_model={"infovae": {"lr": "fast"}}),
-     r"studies.init.by_model.infovae.lr: 'fast' must be a number"),
+     r"bad.yaml: studies.init.by_model.infovae.lr: 'fast' must be a number"),
     (lambda c: c["model_params"].update(betavae={"objective": "kingma"}),
-     r"model_params.betavae.objective: 'kingma' is not one of burgess, higgins"),
+     r"bad.yaml: model_params.betavae.objective: 'kingma' is not one of burgess, higgins"),
     (lambda c: c["model_params"].update(betatcvae={"weights": "chen"}),
-     r"model_params.betatcvae.weights: 'chen' is not one of stratified, fork"),
+     r"bad.yaml: model_params.betatcvae.weights: 'chen' is not one of stratified, fork"),
     (lambda c: c["model_params"].update(dipvae={"dip_type": "iii"}),
-     r"model_params.dipvae.dip_type: 'iii' is not one of i, ii"),
+     r"bad.yaml: model_params.dipvae.dip_type: 'iii' is not one of i, ii"),
     (lambda c: c["model_params"].update(categorical={"temperature": 0}),
-     r"model_params.categorical.temperature: 0 must be above 0"),
+     r"bad.yaml: model_params.categorical.temperature: 0 must be above 0"),
     (lambda c: c["studies"]["init"]["base"].update(reconstruction="avg"),
-     r"studies.init.base.reconstruction: 'avg' is not one of mean, sum, null"),
+     r"bad.yaml: studies.init.base.reconstruction: 'avg' is not one of mean, sum, null"),
     (lambda c: c["studies"]["init"]["grid"].update(kl_warmup=[0, -1]),
-     r"studies.init.grid.kl_warmup.1: -1 must be at least 0"),
+     r"bad.yaml: studies.init.grid.kl_warmup.1: -1 must be at least 0"),
     (lambda c: (c["model_params"].update(dipvae={"objective": "fork"}),
                 c["studies"]["init"]["grid"].update(model=["dipvae"], reconstruction=["mean"])),
-     r"studies.init run model=dipvae/init=default/seed=1/reconstruction=mean: "
+     r"bad.yaml: studies.init run model=dipvae/init=default/seed=1/reconstruction=mean: "
      r"reconstruction='mean' cannot apply to dipvae's objective fork"),
     # files the config names, as a shell would read the paths: ~ and $VAR expanded
     (lambda c: c["datasets"].update(tcga={"xena": {"path": str(REPO / "tests")}}),
-     r"datasets.tcga.xena.path: '\S+/tests' is a directory; name the file inside it"),
+     r"bad.yaml: datasets.tcga.xena.path: '\S+/tests' is a directory; name the file "
+     r"inside it"),
     (lambda c: c["datasets"].update(tcga={"xena": {"path": "$VAEBENCH_NO_SUCH_DIR/x.tsv"}}),
-     r"datasets.tcga.xena.path: '\$VAEBENCH_NO_SUCH_DIR/x.tsv' names the environment variable "
+     r"bad.yaml: datasets.tcga.xena.path: '\$VAEBENCH_NO_SUCH_DIR/x.tsv' names the "
+     r"environment variable "
      r"\$VAEBENCH_NO_SUCH_DIR, which is not set"),
     (lambda c: c["datasets"].update(tcga={"xena": {"path": "~/no-such-vaebench-file.tsv"}}),
-     r"no such file '~/no-such-vaebench-file.tsv' \(/\S+/no-such-vaebench-file.tsv\)"),
+     r"bad.yaml: datasets.tcga.xena.path: no such file '~/no-such-vaebench-file.tsv' "
+     r"\(/\S+/no-such-vaebench-file.tsv\)"),
     # a setting that would have no effect: latent_kind where no latent space is saved
     (lambda c: c["studies"]["hparam"]["grid"].update(latent_kind=["mean", "sample"]),
-     r"studies.hparam.grid.latent_kind: run model=vanilla/lr=0.001/latent=4/optimizer=adam/"
+     r"bad.yaml: studies.hparam.grid.latent_kind: run "
+     r"model=vanilla/lr=0.001/latent=4/optimizer=adam/"
      r"latent_kind=mean saves no latent space \(save_latent\)"),
     # a claim file with a typo: the file, the claim and the key
     (lambda c: c.update(claims=[str(REPO / "tests/data/bad_claims.yaml")]),
@@ -107,6 +113,8 @@ def test_the_default_config_trains_all_eight_models():
     (lambda c: c["studies"]["init"]["base"].update(lr=0.002), None),
 ])
 def test_bad_config_stops_before_any_job(tmp_path, edit, message):
+    """A fault of the config stops the workflow before any job, in one line that names the config
+    file (a claim file's fault, the claim file), the key and the value."""
     cfg = yaml.safe_load(TINY.read_text())
     edit(cfg)
     done = snakemake("-n", "--directory", str(tmp_path), "--configfile",

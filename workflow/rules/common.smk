@@ -67,8 +67,16 @@ def check_schema():
         invalid = err.__context__  # Snakemake's message holds only its text
         if not hasattr(invalid, "absolute_path"):
             raise
-        files = ", ".join(map(str, workflow.configfiles)) or "the config (--config)"
-        raise WorkflowError(f"{files}: {schema_message(invalid)}") from None
+        raise config_error(schema_message(invalid)) from None
+
+
+def config_error(message):
+    """A fault of the config, named with its file(s): "config/my.yaml: studies.x.grid: ...".
+    A claim file's fault names that file already."""
+    if message.split(": ", 1)[0].endswith((".yaml", ".yml")):
+        return WorkflowError(message)
+    files = ", ".join(map(str, workflow.configfiles)) or "the config (--config)"
+    return WorkflowError(f"{files}: {message}")
 
 
 check_repeated_keys()
@@ -107,7 +115,7 @@ def read_plan():
     try:
         return Plan.of(config)
     except ConfigError as err:
-        raise WorkflowError(str(err)) from None
+        raise config_error(str(err)) from None
 
 
 PLAN = read_plan()
@@ -164,7 +172,7 @@ def check_user_files():
         dataset = config["studies"][study]["dataset"]
         spec = config["datasets"][dataset]
         if runs and "xena" in spec and not spec["xena"].get("phenotype"):
-            raise WorkflowError(
+            raise config_error(
                 f"studies.{study}.save_latent needs sample labels: set "
                 f"datasets.{dataset}.xena.phenotype (url or path of the Xena survival table)"
             )
@@ -173,7 +181,7 @@ def check_user_files():
             and spec.get("table", {}).get("samples_as") == "columns"
             and not spec["table"].get("phenotype")
         ):
-            raise WorkflowError(
+            raise config_error(
                 f"studies.{study}.save_latent needs sample labels: a table with samples as "
                 f"columns has no room for them; set datasets.{dataset}.table.phenotype.path"
             )
@@ -186,14 +194,14 @@ def check_user_file(key, path):
     expanded = user_file(path)
     unset = re.findall(r"\$\{?(\w+)", expanded)
     if unset:
-        raise WorkflowError(
+        raise config_error(
             f"{key}: {path!r} names the environment variable ${unset[0]}, which is not set"
         )
     shown = repr(path) if expanded == path else f"{path!r} ({expanded})"
     if Path(expanded).is_dir():
-        raise WorkflowError(f"{key}: {shown} is a directory; name the file inside it")
+        raise config_error(f"{key}: {shown} is a directory; name the file inside it")
     if not Path(expanded).is_file():
-        raise WorkflowError(
+        raise config_error(
             f"{key}: no such file {shown} "
             f"(relative paths start from the working directory {Path.cwd()})"
         )
