@@ -501,11 +501,26 @@ def _now() -> str:
 
 
 def _describe_device(device: torch.device) -> dict:
+    """Where the run ran. The CPU's model and the vector instructions torch's kernels use
+    (`cpu_capability`) name the machine whose last digits a rerun reproduces (docs/decisions.md,
+    "Repeatability")."""
     info = {"type": device.type, "threads": torch.get_num_threads(),
-            "host": platform.node(), "cpu": platform.processor() or platform.machine()}
+            "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+            "cpu_model": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
     if device.type == "cuda":
         info["name"] = torch.cuda.get_device_name(device)
     return info
+
+
+def _cpu_model() -> str:
+    """The CPU's model name as Linux reports it (/proc/cpuinfo), else what Python knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _versions() -> dict:
