@@ -13,8 +13,9 @@ age, sex):
 - our silhouette (float32 blocks) against sklearn's silhouette_score, in the same run;
 - what the study job still does per run (one stability pair: CKA and the 15-NN overlap);
 - once per study, the latent_baselines job's work (the genes of a 5,000-gene matrix, PCA).
-The last lines project the scoring of config/eltager2023.yaml (6,480 runs, every one saving its
-latent means; 360 distinct untrained encoders, the other runs copying their scores).
+The last lines project the scoring of config/eltager2023.yaml as its plan bundles it (6,480 runs,
+every one saving its latent means; each bundle scores each untrained encoder it holds once, the
+other runs copying those scores), in its runs' GPU bundles after their training.
 
     .venv/bin/python bench/bench_scoring.py                       # ~6 min on 2 cores
     .venv/bin/python bench/bench_scoring.py --samples 2000 --repeats 1   # quick check
@@ -51,7 +52,6 @@ from vaebench.analysis import (  # noqa: E402
 from vaebench.analysis.latent import GRAPH_NEIGHBOURS, nearest_neighbours  # noqa: E402
 from vaebench.data import make_synthetic  # noqa: E402
 
-RUNS_6480 = 6480
 ONE_JOB = """
 import sys
 sys.path.insert(0, {scripts!r})
@@ -59,7 +59,18 @@ from vaebench.analysis import run_scores
 run_scores({latent!r}, {samples!r}, {phenotype!r}, {scores!r}, {neighbours!r},
            shared={shared!r})
 """
-ENCODERS_6480 = 360  # distinct untrained encoders of the grid (lr and optimizer: training only)
+
+
+def benchmark_scoring_jobs() -> tuple[int, int]:
+    """(runs, untrained encoders scored) of config/eltager2023.yaml's plan: each bundle scores
+    each encoder it holds once (vaebench.plan, `untrained_from`)."""
+    from vaebench.cli import workflow_config
+    from vaebench.plan import Plan
+
+    plan = Plan.of(workflow_config(SCRIPTS.parents[1] / "config" / "eltager2023.yaml"),
+                   claims=False)
+    sources = plan.untrained_from["benchmark"]
+    return len(plan.runs["benchmark"]), len(set(sources.values()))
 
 
 def timed(fn, repeats: int) -> float:
@@ -161,13 +172,12 @@ def main() -> None:
     once = timed(lambda: baseline_scores(genes, labels, [a.latent]), 1)
     print(f"\n| once per study (latent_baselines) | seconds |\n|---|---|\n| genes ({a.genes}) "
           f"and PCA ({a.latent}) | {once:.1f} |")
-    copies = RUNS_6480 - ENCODERS_6480
-    hours = (ENCODERS_6480 * job + copies * copying) / 3600
-    print(f"\nconfig/eltager2023.yaml: {ENCODERS_6480} score_latent jobs x {job:.1f} s + "
-          f"{copies} copying x {copying:.1f} s = {hours:.1f} core-hours (each scoring its own "
-          f"untrained encoder: {RUNS_6480 * job / 3600:.1f}); on P cores beside the GPU: "
-          f"{hours:.1f} / P h (16 cores: {hours / 16:.2f} h, 32: {hours / 32:.2f} h)")
-
+    runs, encoders = benchmark_scoring_jobs()
+    hours = (encoders * job + (runs - encoders) * copying) / 3600
+    print(f"\nconfig/eltager2023.yaml: {encoders} score_latent jobs x {job:.1f} s + "
+          f"{runs - encoders} copying x {copying:.1f} s = {hours:.1f} core-hours (each scoring "
+          f"its own untrained encoder: {runs * job / 3600:.1f}), run after each training in "
+          "its GPU bundle")
 
 if __name__ == "__main__":
     main()
