@@ -8,6 +8,7 @@ claim and one against it, its floor, an effect oriented so that > 0 supports the
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -185,38 +186,103 @@ def _influence_part(label: str, part: pd.DataFrame, scores: np.ndarray, axis: st
     return _bootstrap_p(label, len(ranks), effect, boot, resamplable)
 
 
-def _relative_range(values: np.ndarray, codes: np.ndarray) -> float:
-    medians = [np.median(values[codes == c]) for c in np.unique(codes)]
-    centre = abs(float(np.median(values)))
-    return (max(medians) - min(medians)) / centre if centre else np.nan
+def _sensitivity(cube: np.ndarray) -> np.ndarray:
+    """Each model's sensitivity to the axis beyond replicate noise: the between-level variance
+    component of a one-way analysis of variance (levels the groups, replicates the blocks),
+    unbiased, so that noise alone gives 0 on average whatever its size, as a signed standard
+    deviation relative to the model's median. cube: (..., model, level, block) values, NaN
+    where a run is missing; NaN for a model without two levels of two replicates."""
+    count = np.sum(~np.isnan(cube), axis=-1)  # (..., model, level)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a level or model without runs
+        means = np.nanmean(cube, axis=-1)
+        total = count.sum(-1)
+        grand = np.nansum(means * count, axis=-1) / total
+        levels = np.sum(count > 0, axis=-1)
+        between = np.nansum(count * (means - grand[..., None]) ** 2, axis=-1) / (levels - 1)
+        within = (np.nansum((cube - means[..., None]) ** 2, axis=(-1, -2))
+                  / (total - levels))
+        size = (total - np.sum(count ** 2, axis=-1) / total) / (levels - 1)
+        component = (between - within) / size
+        median = np.abs(np.nanmedian(cube.reshape(*cube.shape[:-2], -1), axis=-1))
+        sensitivity = np.sign(component) * np.sqrt(np.abs(component)) / median
+    replicated = np.sum(count >= 2, axis=-1) >= 2
+    return np.where(replicated & np.isfinite(sensitivity), sensitivity, np.nan)
 
 
-def _sensitivity_part(label: str, part: pd.DataFrame, raw: np.ndarray, axis: str,
-                      models: list[str], seed: int) -> Part:
-    """The spread of `axis`'s level medians over the model's median (relative range): the
-    smallest of the named models' minus the largest of the others'; resampled within model
-    and level. Finished runs only: a level with a diverged run has no finite spread, and
-    divergence is the `fails` test's question."""
+def _sensitivity_parts(prefix: str, part: pd.DataFrame, raw: np.ndarray, axis: str,
+                       models: list[str], blocks: list[str], seed: int) -> list[Part]:
+    """A part per named model and other model: the named one's sensitivity to `axis`
+    (`_sensitivity`) minus the other's, so that the claim holds where each named model beats
+    every other (and is contradicted where one is beaten), never by the maximum of noisy others.
+    A block (a seed, or where the study has none a combination of its other axes) fixes the
+    data split, so the bootstrap resamples whole blocks, the same for every model. Finished
+    runs only; a model needs two levels with two replicates each."""
     keep = np.isfinite(raw)
-    part, raw = part[keep], raw[keep]
-    present = list(dict.fromkeys(part["model"]))
+    present = list(dict.fromkeys(part.loc[keep, "model"]))
     if not set(models) <= set(present) or len(present) <= len(models):
-        return Part(label, len(raw), why="the named models or any other lack finished runs")
-    codes = pd.factorize(part[axis].astype(str))[0]
+        return [Part(f"{prefix} than the others", int(keep.sum()),
+                     why="the named models or any other lack finished runs")]
+    block = (part.groupby(blocks, sort=False, dropna=False).ngroup().to_numpy() if blocks
+             else np.zeros(len(part), int))
+    level = pd.factorize(part[axis].astype(str))[0]
+    model = pd.Index(present).get_indexer(part["model"])
+    cube = np.full((len(present), level.max() + 1, block.max() + 1), np.nan)
+    cube[model[keep], level[keep], block[keep]] = raw[keep]
+    spread = _sensitivity(cube)
+    replicates = np.sum(~np.isnan(cube), axis=-1)
+    boot = None
+    if cube.shape[-1] >= MIN_BOOTSTRAP and seed is not None:
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, cube.shape[-1], (BOOTSTRAP_RESAMPLES, cube.shape[-1]))
+        boot = _sensitivity(np.moveaxis(cube[:, :, idx], 2, 0))  # (resample, model)
+    parts = [_levels_differ_part(f"{prefix}{name}'s {axis} levels differ beyond seed noise",
+                                 cube[present.index(name)], float(spread[present.index(name)]))
+             for name in models]
+    for name in models:
+        for other in (m for m in present if m not in models):
+            a, b = present.index(name), present.index(other)
+            label = f"{prefix}{name} more sensitive to {axis} than {other}"
+            n = int(np.sum(replicates[[a, b]]))
+            if not np.isfinite(spread[a] - spread[b]):
+                fewest = int(replicates[[a, b]][replicates[[a, b]] > 0].min())
+                parts.append(Part(label, n, why=(
+                    f"{fewest} replicate(s) a level: the spread beyond seed noise needs two "
+                    "levels of at least two seeds (or runs of the other axes) a model")))
+                continue
+            made = _bootstrap_p(label, n, float(spread[a] - spread[b]),
+                                None if boot is None else boot[:, a] - boot[:, b],
+                                cube.shape[-1] >= MIN_BOOTSTRAP)
+            if cube.shape[-1] < MIN_BOOTSTRAP:
+                made.why = (f"{cube.shape[-1]} seeds (or blocks of the other axes), too few to "
+                            f"resample (at least {MIN_BOOTSTRAP})")
+            parts.append(made)
+    return parts
 
-    def lead(sample_idx):
-        spread = {m: _relative_range(raw[idx], codes[idx]) for m, idx in sample_idx.items()}
-        return (min(spread[m] for m in models)
-                - max(v for m, v in spread.items() if m not in models))
 
-    rows = {m: np.flatnonzero((part["model"] == m).to_numpy()) for m in present}
-    effect = lead(rows)
-    rng = np.random.default_rng(seed)
-    boot, resamplable = None, min(len(r) for r in rows.values()) >= MIN_BOOTSTRAP
-    if resamplable and seed is not None:
-        boot = np.array([lead({m: _resample_within(r, codes, rng) for m, r in rows.items()})
-                         for _ in range(BOOTSTRAP_RESAMPLES)])
-    return _bootstrap_p(label, len(raw), float(effect), boot, resamplable)
+def _levels_differ_part(label: str, values: np.ndarray, sensitivity: float) -> Part:
+    """A model sensitive to an axis must at least differ between the axis's levels beyond its
+    own replicate noise: Kruskal-Wallis over the levels (values: level x replicate, NaN where
+    missing), exact in size whatever the noise's scale, so that a noisy model is not read as a
+    sensitive one. It cannot speak against the claim (p_against 1); effect: the sensitivity."""
+    groups = [row[~np.isnan(row)] for row in values]
+    groups = [g for g in groups if len(g)]
+    part = Part(label, sum(map(len, groups)))
+    if len(groups) < 2 or max(map(len, groups)) < 2:
+        part.why = "fewer than two levels with two replicates"
+        return part
+    pooled = np.concatenate(groups)
+    if np.all(pooled == pooled[0]):
+        part.why = "every run has the same value"
+        return part
+    part.p_for = float(stats.kruskal(*groups).pvalue)
+    part.p_against = 1.0
+    separated = np.arange(len(pooled), dtype=float)  # each level's runs apart from the others'
+    edges = np.cumsum([0, *map(len, groups)])
+    part.min_p = float(stats.kruskal(*(separated[a:b] for a, b in zip(edges, edges[1:]))).pvalue)
+    part.effect = part.size = sensitivity
+    part.supports = sensitivity > 0
+    return part
 
 
 def _resample_within(rows: np.ndarray, codes: np.ndarray, rng) -> np.ndarray:
@@ -484,10 +550,9 @@ def most_influential(ctx: Context) -> list[Part]:
 
 def most_sensitive(ctx: Context) -> list[Part]:
     claim = ctx.claim
-    return [_sensitivity_part(f"{' and '.join(claim['model'])} most sensitive to "
-                              f"{claim['axis']} on {ctx.metric}", ctx.part,
-                              raw(ctx.scores, ctx.metric), claim["axis"], claim["model"],
-                              ctx.seed)]
+    blocks = [a for a in ctx.axes if a not in ("model", claim["axis"])]
+    return _sensitivity_parts(f"on {ctx.metric}: ", ctx.part, raw(ctx.scores, ctx.metric),
+                              claim["axis"], claim["model"], blocks, ctx.seed)
 
 
 def less_variable(ctx: Context) -> list[Part]:
@@ -588,8 +653,9 @@ REGISTRY = {
                              "minus the largest other", BOOTSTRAP_FLOOR,
                              min_effect={"relative": False, "value": 0.05}),
     "most_sensitive": Test(frozenset({"axis", "model", "metric"}), frozenset({"min_effect"}),
-                           most_sensitive, "relative range of the level medians, the model "
-                           "minus the largest other", BOOTSTRAP_FLOOR, one_reading=True,
+                           most_sensitive, "between-level s.d. beyond seed noise over the "
+                           "model's median, the named model's minus another's",
+                           BOOTSTRAP_FLOOR, one_reading=True,
                            min_effect={"relative": False, "value": 0.02}),
     "less_variable": Test(frozenset({"axis", "stable", "variable", "across", "metric"}),
                           frozenset({"learned_only"}), less_variable,
