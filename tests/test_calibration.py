@@ -37,8 +37,8 @@ def test_a_null_is_rarely_decisive(kind, scenario):
 
 
 def test_one_seed_cannot_decide_most_sensitive(tmp_path):
-    """Pure noise, one run per model and init: inconclusive every time, and the reason says
-    that a replicate per level is missing."""
+    """Pure noise, one run per model and init: inconclusive every time, for too few seeds, with
+    the seeds that would decide it."""
     from vaebench.claims.verdicts import evaluate
 
     scenario = calibration.SCENARIOS[0]
@@ -53,7 +53,10 @@ def test_one_seed_cannot_decide_most_sensitive(tmp_path):
                                      calibration.np.random.default_rng(draw))
         rows, _ = evaluate([paper], match, {"s": table}, {"s": ["model", "init", "seed"]})
         assert rows.loc[0, "verdict"] == "inconclusive"
+        assert rows.loc[0, "reason"].startswith("too few seeds or runs")
         assert "1 replicate(s) a level" in rows.loc[0, "reason"]
+        # as many seeds as the bootstrap resamples at the least (MIN_BOOTSTRAP) would do
+        assert rows.loc[0, "seeds_to_decide"] == 5
 
 
 def test_a_planted_effect_holds_at_ten_seeds():

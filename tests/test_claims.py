@@ -109,7 +109,7 @@ def test_holm_is_applied_within_the_paper(tmp_path):
     assert (rows["verdict"] == "inconclusive").all()
     assert rows["reason"].str.startswith("too few seeds").all()
     assert (rows["seeds_to_decide"] == 6).all()
-    assert rows["reason"].str.contains("6 seeds would let it reach that threshold").all()
+    assert rows["reason"].str.contains("6 seeds would let it reach Holm's threshold").all()
     # with 8 seeds the floor allows it, and Holm decides: a claim with noise among them fails
     rows, _ = verdicts(tmp_path, init_study(range(8), noisy("uniform", 0.2)), *claims)
     assert (rows["verdict"] == "holds").all()

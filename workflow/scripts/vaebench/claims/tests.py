@@ -39,6 +39,7 @@ class Part:
     difference: float = np.nan  # in the metric's units, where there is one
     size: float = np.nan  # on the minimum effect's scale (> 0: the claimed way); NaN: none
     why: str = ""  # why it was not tested
+    few: bool = False  # not tested for too few seeds or runs: more would test it
     note: str = ""  # what was left out, said beside the result
     # for the seeds a part would need: its shifted paired differences, and values per seed
     differences: np.ndarray = field(default=None, repr=False)
@@ -246,7 +247,7 @@ def _sensitivity_parts(prefix: str, part: pd.DataFrame, raw: np.ndarray, axis: s
             n = int(np.sum(replicates[[a, b]]))
             if not np.isfinite(spread[a] - spread[b]):
                 fewest = int(replicates[[a, b]][replicates[[a, b]] > 0].min())
-                parts.append(Part(label, n, why=(
+                parts.append(Part(label, n, few=True, why=(
                     f"{fewest} replicate(s) a level: the spread beyond seed noise needs two "
                     "levels of at least two seeds (or runs of the other axes) a model")))
                 continue
@@ -256,6 +257,7 @@ def _sensitivity_parts(prefix: str, part: pd.DataFrame, raw: np.ndarray, axis: s
             if cube.shape[-1] < MIN_BOOTSTRAP:
                 made.why = (f"{cube.shape[-1]} seeds (or blocks of the other axes), too few to "
                             f"resample (at least {MIN_BOOTSTRAP})")
+                made.few = True
             parts.append(made)
     return parts
 
@@ -269,7 +271,7 @@ def _levels_differ_part(label: str, values: np.ndarray, sensitivity: float) -> P
     groups = [g for g in groups if len(g)]
     part = Part(label, sum(map(len, groups)))
     if len(groups) < 2 or max(map(len, groups)) < 2:
-        part.why = "fewer than two levels with two replicates"
+        part.why, part.few = "fewer than two levels with two replicates", True
         return part
     pooled = np.concatenate(groups)
     if np.all(pooled == pooled[0]):

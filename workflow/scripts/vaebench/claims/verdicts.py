@@ -131,6 +131,7 @@ def combine(parts: list[Part]) -> dict:
     floors = [p.min_p for p in parts]
     result = {"floor": max(floors) if parts and not np.isnan(floors).any() else np.nan,
               "untested": "; ".join(dict.fromkeys(f"{p.label} ({p.why})" for p in untested)),
+              "few": bool(untested) and all(p.few for p in untested),
               "ties": [p for p in tested if p.effect == 0]}
     if not tested:
         return {**result, "p": np.nan, "p_against": np.nan, "shown": None}
@@ -169,6 +170,8 @@ def decide(result: dict, parts: list[Part], p_holm: float, p_holm_against: float
                                   f"is within the minimum effect "
                                   f"{_describe_min_effect(min_effect)}")
         return "contradicted", ""
+    if result["few"]:  # more seeds would test the parts: seeds_to_decide says how many
+        return "inconclusive", f"too few seeds or runs: {result['untested']}"
     if result["untested"]:
         return "inconclusive", f"missing levels or runs: {result['untested']}"
     if result["ties"]:
@@ -307,7 +310,7 @@ def _seeds_to_decide(claim: dict, table: pd.DataFrame, axes: list[str], parts: l
                  else None)
     else:
         floor = seeds_for_floor(claim, table, axes, threshold, reference)
-    text = (f"{floor} seeds would let it reach that threshold" if floor
+    text = (f"{floor} seeds would let it reach Holm's threshold" if floor
             else "more seeds alone cannot reach that threshold")
     if ranked and len(ranked) == len(parts):
         pairs = [noether_pairs(p.differences, threshold) / p.per_seed for p in ranked]
